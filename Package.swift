@@ -1,0 +1,46 @@
+// swift-tools-version:6.0
+// nomadsync — keeps the clones of a nomadic channel mirrored across hosts.
+// Imports flow one way: CSodium → NomadCrypto → NomadModel → NomadStore → NomadEngine → nomadsync.
+import PackageDescription
+
+let package = Package(
+    name: "nomadsync",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "nomadsync", targets: ["nomadsync"]),
+        .library(name: "NomadEngine", targets: ["NomadEngine"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSodium",
+            pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"])]
+        ),
+        .target(name: "NomadCrypto", dependencies: ["CSodium"]),
+        .target(name: "NomadModel", dependencies: ["NomadCrypto"]),
+        .target(
+            name: "NomadStore",
+            dependencies: ["NomadModel", "NomadCrypto", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .target(name: "NomadEngine", dependencies: ["NomadStore", "NomadModel", "NomadCrypto"]),
+        .executableTarget(
+            name: "nomadsync",
+            dependencies: [
+                "NomadEngine", "NomadStore", "NomadModel", "NomadCrypto",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "NomadCryptoTests", dependencies: ["NomadCrypto"]),
+        .testTarget(name: "NomadModelTests", dependencies: ["NomadModel", "NomadCrypto"]),
+        .testTarget(name: "NomadStoreTests", dependencies: ["NomadStore", "NomadModel", "NomadCrypto"]),
+        .testTarget(name: "NomadEngineTests", dependencies: ["NomadEngine", "NomadStore", "NomadModel", "NomadCrypto"]),
+        .testTarget(name: "IntegrationTests", dependencies: []),
+    ],
+    swiftLanguageModes: [.v6]
+)

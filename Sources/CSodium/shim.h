@@ -1,0 +1,4 @@
+#ifndef NOMADSYNC_CSODIUM_SHIM_H
+#define NOMADSYNC_CSODIUM_SHIM_H
+#include <sodium.h>
+#endif

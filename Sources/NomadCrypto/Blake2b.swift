@@ -1,0 +1,34 @@
+import CSodium
+
+/// BLAKE2b (libsodium's `crypto_generichash`), unkeyed, in the two sizes nomadsync uses:
+/// 256 bits for entry ids and digests, 512 bits for `portable_id` and `site_id`.
+public enum Blake2b {
+    /// BLAKE2b-256 of the given bytes.
+    public static func hash256(_ bytes: some Collection<UInt8>) -> [UInt8] { hash(bytes, size: 32) }
+
+    /// BLAKE2b-512 of the given bytes.
+    public static func hash512(_ bytes: some Collection<UInt8>) -> [UInt8] { hash(bytes, size: 64) }
+
+    static func hash(_ bytes: some Collection<UInt8>, size: Int) -> [UInt8] {
+        Sodium.ensure()
+        let input = Array(bytes)
+        var out = [UInt8](repeating: 0, count: size)
+        input.withUnsafeBufferPointer { src in
+            _ = crypto_generichash(&out, size, src.baseAddress, UInt64(src.count), nil, 0)
+        }
+        return out
+    }
+}
+
+/// SHA-256 (libsodium's `crypto_hash_sha256`), for HTTP `Digest` headers and blob names.
+public enum SHA256 {
+    public static func hash(_ bytes: some Collection<UInt8>) -> [UInt8] {
+        Sodium.ensure()
+        let input = Array(bytes)
+        var out = [UInt8](repeating: 0, count: 32)
+        input.withUnsafeBufferPointer { src in
+            _ = crypto_hash_sha256(&out, src.baseAddress, UInt64(src.count))
+        }
+        return out
+    }
+}

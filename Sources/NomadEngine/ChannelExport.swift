@@ -1,0 +1,114 @@
+import Foundation
+import NomadCrypto
+import NomadModel
+import NomadStore
+
+/// The plaintext inside an export file: the channel identity (private key included) and its
+/// whole log. It only ever exists in memory; on disk it is inside a `PassphraseContainer`.
+struct ChannelExportDocument: Codable {
+    static let format = "nomadsync-channel-export/1"
+
+    struct Identity: Codable {
+        var nickname: String
+        var name: String
+        var guid: String
+        var portableID: PortableID
+        var publicKey: String
+        /// The Ed25519 seed, base64url.
+        var secretSeed: String
+
+        enum CodingKeys: String, CodingKey {
+            case nickname, name, guid
+            case portableID = "portable_id"
+            case publicKey = "public_key"
+            case secretSeed = "secret_seed"
+        }
+    }
+
+    var format: String
+    var exportedAt: String
+    var fromSite: SiteID
+    var channel: Identity
+    var entries: [ChangeEntry]
+
+    enum CodingKeys: String, CodingKey {
+        case format, channel, entries
+        case exportedAt = "exported_at"
+        case fromSite = "from_site"
+    }
+}
+
+/// What an import created.
+public struct ImportReport: Sendable, Equatable {
+    public var channel: ChannelRecord
+    public var replay: ReplayReport
+}
+
+extension Site {
+    /// Writes the channel's identity and log, encrypted under `passphrase` (Argon2id + secretstream).
+    public func exportChannel(nickname: String, passphrase: SecureBytes,
+                              strength: PassphraseContainer.Strength = .moderate) throws -> [UInt8] {
+        let site = try identity()
+        let channel = try channel(nickname: nickname)
+        let keys = try channelKeys(channel)
+        let entries = try store.read { tx -> [ChangeEntry] in
+            try tx.entries(channel: channel.rowID) + tx.pendingEntries(channel: channel.rowID)
+        }
+        var seed = keys.seed.revealedCopy()
+        defer { for i in seed.indices { seed[i] = 0 } }
+        let document = ChannelExportDocument(
+            format: ChannelExportDocument.format, exportedAt: clock.nowText(), fromSite: site.siteID,
+            channel: .init(nickname: channel.nickname, name: channel.name, guid: channel.guid, portableID: channel.portableID,
+                           publicKey: Base64URL.encode(channel.publicKey), secretSeed: Base64URL.encode(seed)),
+            entries: entries)
+        var plain = Array(try WireJSON.encode(document).utf8)
+        defer { for i in plain.indices { plain[i] = 0 } }
+        return try PassphraseContainer.seal(plain, passphrase: passphrase, strength: strength, random: random)
+    }
+
+    /// Restores an export on this site, making it a clone: the channel with its keys, every entry
+    /// of the log, and a new `location` entry for this site. Everything is checked first and
+    /// written in one transaction, so a bad file creates nothing.
+    public func importChannel(_ file: [UInt8], passphrase: SecureBytes) throws -> ImportReport {
+        let site = try identity()
+        var plain = try PassphraseContainer.open(file, passphrase: passphrase)
+        defer { for i in plain.indices { plain[i] = 0 } }
+        let document: ChannelExportDocument
+        do {
+            document = try WireJSON.decode(ChannelExportDocument.self, from: Data(plain), what: "export file")
+        } catch let error as ModelError {
+            throw EngineError.invalidImport("the decrypted content is not a channel export (\(error))")
+        }
+        guard document.format == ChannelExportDocument.format else {
+            throw EngineError.invalidImport("unsupported export format '\(document.format.prefix(60))'")
+        }
+        let identityDoc = document.channel
+        try Names.validateNickname(identityDoc.nickname)
+        let publicKey = try Base64URL.decode(identityDoc.publicKey, what: "public_key", length: SigningKeyPair.publicKeyLength)
+        var seedBytes = try Base64URL.decode(identityDoc.secretSeed, what: "secret_seed", length: SigningKeyPair.seedLength)
+        let keys = try SigningKeyPair(seed: SecureBytes(seedBytes))
+        for i in seedBytes.indices { seedBytes[i] = 0 }
+        guard keys.publicKey == publicKey else { throw EngineError.invalidImport("the private key does not match the public key") }
+        guard PortableID(guid: identityDoc.guid, publicKey: publicKey) == identityDoc.portableID else {
+            throw EngineError.invalidImport("portable_id is not derived from guid and public key")
+        }
+        let record = ChannelRecord(
+            nickname: identityDoc.nickname, name: identityDoc.name, guid: identityDoc.guid, portableID: identityDoc.portableID,
+            publicKey: publicKey, seedSealed: try store.sealSecret(keys.seed, random: random),
+            writer: OriginID.generate(using: random), digest: StateDigest.zero.bytes, createdAt: clock.nowText())
+        var importLimits = limits
+        importLimits.maxEntriesPerPacket = Int.max
+        return try store.write { tx in
+            if try tx.channel(portableID: record.portableID) != nil { throw EngineError.channelExists(record.portableID.text) }
+            if try tx.channel(nickname: record.nickname) != nil { throw EngineError.channelExists("'\(record.nickname)'") }
+            let stored = try tx.insertChannel(record)
+            let replay = try ReplayEngine(limits: importLimits).apply(document.entries, to: stored, in: tx, now: clock.nowMilliseconds())
+            let location = try localLocation(channel: stored, keys: keys, site: site, primary: false)
+            let refreshed = try tx.channel(nickname: stored.nickname) ?? stored
+            _ = try ChangeLog(limits: limits).append(
+                [Change(entity: "location", key: site.siteID.text, op: .put, body: try WireJSON.encodeCanonical(location))],
+                to: refreshed, in: tx, now: clock.nowMilliseconds())
+            return ImportReport(channel: try tx.channel(nickname: stored.nickname) ?? stored, replay: replay)
+        }
+    }
+}

@@ -1,0 +1,48 @@
+import NomadModel
+import NomadStore
+
+/// The state-changing step shared by local appends and replay: put one entry whose turn has
+/// come (its seq is the next for its origin) into the log, the vector, the state and the digest.
+/// Lives for one transaction; `finish()` writes the digest back.
+struct ChannelLedger {
+    let tx: StoreTransaction
+    let channel: ChannelRecord
+    private(set) var digest: StateDigest
+    private(set) var vector: VersionVector
+
+    init(tx: StoreTransaction, channel: ChannelRecord) throws {
+        self.tx = tx
+        self.channel = channel
+        digest = StateDigest(bytes: channel.digest)
+        vector = try tx.vector(channel: channel.rowID)
+    }
+
+    /// Whether `entry` beats the current winner `(hlc, origin)`; the id breaks a tie that only a
+    /// fork could produce, so every clone still picks the same winner.
+    static func wins(_ entry: ChangeEntry, over current: StateRow) -> Bool {
+        if entry.hlc != current.hlc { return entry.hlc > current.hlc }
+        if entry.origin != current.origin { return entry.origin > current.origin }
+        return entry.id > current.entryID
+    }
+
+    /// Applies an entry in its turn. Returns whether it became the state row's winner.
+    @discardableResult
+    mutating func apply(_ entry: ChangeEntry) throws -> Bool {
+        precondition(entry.seq == vector[entry.origin] + 1, "entries are applied in seq order per origin")
+        try tx.insertEntry(channel: channel.rowID, entry)
+        vector[entry.origin] = entry.seq
+        try tx.setVector(channel: channel.rowID, origin: entry.origin, seq: entry.seq)
+        let current = try tx.stateRow(channel: channel.rowID, entity: entry.entity, key: entry.key)
+        if let current {
+            guard Self.wins(entry, over: current) else { return false }
+            digest.subtract(StateDigest.term(channel: channel.portableID, entity: current.entity, key: current.key, entryID: current.entryID))
+        }
+        digest.add(StateDigest.term(channel: channel.portableID, entity: entry.entity, key: entry.key, entryID: entry.id))
+        try tx.putState(channel: channel.rowID, from: entry)
+        return true
+    }
+
+    func finish() throws {
+        try tx.setDigest(channel: channel.rowID, digest.bytes)
+    }
+}

@@ -1,0 +1,59 @@
+import NomadModel
+
+/// Why the engine refused a batch, a change or a command. Every refusal leaves the store as it
+/// was (except `fork`, which also flags the channel `diverged` so an admin sees it).
+public enum EngineError: Error, Equatable, CustomStringConvertible {
+    /// An entry failed validation; `index` is its position in the batch (0-based).
+    case invalidEntry(index: Int, id: String, reason: String)
+    /// `(origin, seq)` is already held with a different id: the origin reused a sequence number.
+    case fork(origin: String, seq: UInt64, held: String, offered: String)
+    /// An entry's clock reading is too far ahead of ours.
+    case clockSkew(id: String, origin: String, aheadMilliseconds: UInt64)
+    /// A batch has more entries than the limit.
+    case tooManyEntries(count: Int, limit: Int)
+    /// A local change was refused before anything was written.
+    case invalidChange(index: Int, reason: String)
+    /// Another clone holds entries of this site's own writer that this site does not: it was
+    /// restored from a backup. Writing would reuse sequence numbers.
+    case staleWriter(origin: String)
+    case siteNotInitialised
+    case siteAlreadyInitialised
+    case channelNotFound(String)
+    case channelExists(String)
+    /// An export file or packet is well-formed crypto but its content is inconsistent.
+    case invalidImport(String)
+    /// A packet is not for this site or this channel.
+    case notForThisSite(String)
+    case invalidArgument(String)
+
+    public var description: String {
+        switch self {
+        case .invalidEntry(let index, let id, let reason):
+            return "entry #\(index + 1) (id \(id)) refused: \(reason); nothing from this batch was applied"
+        case .fork(let origin, let seq, let held, let offered):
+            return "fork: origin \(origin) seq \(seq) is already held as entry \(held) but entry \(offered) claims the same place; the sending site reused a sequence number (restored from an old backup?). The channel is flagged diverged and nothing from this batch was applied"
+        case .clockSkew(let id, let origin, let ahead):
+            return "entry \(id) from origin \(origin) is stamped \(ahead / 1000) s in the future (limit 3600 s); the sender's clock is skewed. Nothing from this batch was applied"
+        case .tooManyEntries(let count, let limit):
+            return "\(count) entries in one batch; the limit is \(limit)"
+        case .invalidChange(let index, let reason):
+            return "change #\(index + 1) refused: \(reason); nothing was written"
+        case .staleWriter(let origin):
+            return "other clones hold entries of this site's writer \(origin) that this site lacks (restored from a backup?); refusing to write so no sequence number is reused"
+        case .siteNotInitialised:
+            return "this data directory has no site yet: run `nomadsync init --url URL`"
+        case .siteAlreadyInitialised:
+            return "this data directory already has a site"
+        case .channelNotFound(let nick):
+            return "no channel '\(nick)' on this site"
+        case .channelExists(let what):
+            return "channel \(what) already exists on this site"
+        case .invalidImport(let why):
+            return "import refused: \(why); nothing was created"
+        case .notForThisSite(let why):
+            return "packet refused: \(why)"
+        case .invalidArgument(let why):
+            return why
+        }
+    }
+}

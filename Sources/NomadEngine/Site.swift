@@ -1,0 +1,188 @@
+import NomadCrypto
+import NomadModel
+import NomadStore
+
+/// This site's keys, opened from the store.
+public struct SiteIdentity: Sendable {
+    public let url: String
+    public let siteID: SiteID
+    public let signing: SigningKeyPair
+    public let seal: SealKeyPair
+
+    public var card: SiteCard {
+        SiteCard(url: url, siteID: siteID, sitekey: Base64URL.encode(signing.publicKey), sealkey: Base64URL.encode(seal.publicKey))
+    }
+}
+
+/// One running nomadsync over its store: the operations the CLI and the server call. Every
+/// operation is one transaction. Time and randomness come in through `clock` and `random`,
+/// so several sites can be driven by a seeded simulator.
+///
+/// ```swift
+/// let site = Site(store: store, clock: SystemClock(), random: SystemRandom())
+/// let alice = try site.createChannel(nickname: "alice", name: "Alice")
+/// try site.append(nickname: "alice", [Change(entity: "item", key: "1", op: .put, body: "{}")])
+/// ```
+public struct Site: Sendable {
+    public let store: Store
+    public let clock: any WallClock
+    public let random: any RandomSource
+    public var limits: WireLimits
+
+    public init(store: Store, clock: any WallClock, random: any RandomSource, limits: WireLimits = .standard) {
+        self.store = store
+        self.clock = clock
+        self.random = random
+        self.limits = limits
+    }
+
+    // MARK: Site identity
+
+    /// Creates the site: Ed25519 and X25519 keys, `site_id`, private seeds sealed under the host key.
+    @discardableResult
+    public func initialise(url rawURL: String) throws -> SiteIdentity {
+        let url = try Names.normaliseSiteURL(rawURL)
+        let signing = SigningKeyPair.generate(using: random)
+        let seal = SealKeyPair.generate(using: random)
+        let siteID = SiteID(url: url, publicKey: signing.publicKey)
+        let record = SiteRecord(
+            url: url, siteID: siteID, signPublic: signing.publicKey,
+            signSeedSealed: try store.sealSecret(signing.seed, random: random),
+            sealPublic: seal.publicKey, sealSeedSealed: try store.sealSecret(seal.seed, random: random),
+            hlc: HybridTimestamp(rawValue: 0), createdAt: clock.nowText())
+        try store.write { tx in
+            guard try tx.site() == nil else { throw EngineError.siteAlreadyInitialised }
+            try tx.insertSite(record)
+        }
+        return SiteIdentity(url: url, siteID: siteID, signing: signing, seal: seal)
+    }
+
+    /// Opens the site's keys.
+    public func identity() throws -> SiteIdentity {
+        guard let record = try store.read({ try $0.site() }) else { throw EngineError.siteNotInitialised }
+        let signing = try SigningKeyPair(seed: try store.openSecret(record.signSeedSealed, what: "site signing key"))
+        let seal = try SealKeyPair(seed: try store.openSecret(record.sealSeedSealed, what: "site seal key"))
+        guard signing.publicKey == record.signPublic, seal.publicKey == record.sealPublic else {
+            throw StoreError.secretUnreadable("site keys (they do not match the public keys)")
+        }
+        return SiteIdentity(url: record.url, siteID: record.siteID, signing: signing, seal: seal)
+    }
+
+    // MARK: Channels
+
+    /// Creates a channel: guid, Ed25519 key pair, portable_id, this site's writer id; its first
+    /// entries are its profile and this site's `location` (primary).
+    public func createChannel(nickname: String, name: String? = nil) throws -> ChannelRecord {
+        try Names.validateNickname(nickname)
+        let site = try identity()
+        let guid = ChannelGUID.generate(using: random)
+        let keys = SigningKeyPair.generate(using: random)
+        let record = ChannelRecord(
+            nickname: nickname, name: name ?? nickname, guid: guid,
+            portableID: PortableID(guid: guid, publicKey: keys.publicKey), publicKey: keys.publicKey,
+            seedSealed: try store.sealSecret(keys.seed, random: random), writer: OriginID.generate(using: random),
+            digest: StateDigest.zero.bytes, createdAt: clock.nowText())
+        let profile = try WireJSON.encodeCanonical(["nickname": nickname, "name": record.name])
+        let location = try localLocation(channel: record, keys: keys, site: site, primary: true)
+        return try store.write { tx in
+            if try tx.channel(nickname: nickname) != nil { throw EngineError.channelExists("'\(nickname)'") }
+            let stored = try tx.insertChannel(record)
+            _ = try ChangeLog(limits: limits).append([
+                Change(entity: "profile", key: "profile", op: .put, body: profile),
+                Change(entity: "location", key: site.siteID.text, op: .put, body: try WireJSON.encodeCanonical(location)),
+            ], to: stored, in: tx, now: clock.nowMilliseconds())
+            return stored
+        }
+    }
+
+    /// This site's `location` for a channel, signed with the channel key.
+    func localLocation(channel: ChannelRecord, keys: SigningKeyPair, site: SiteIdentity, primary: Bool) throws -> Location {
+        let host = Names.host(of: site.url)
+        return Location(
+            host: host, address: "\(channel.nickname)@\(host)", idURL: "\(site.url)/channel/\(channel.nickname)",
+            primary: primary, url: site.url, urlSig: keys.signatureText(over: Array(site.url.utf8)),
+            siteID: site.siteID, callback: "\(site.url)/zot", sitekey: Base64URL.encode(site.signing.publicKey),
+            sealkey: Base64URL.encode(site.seal.publicKey), deleted: false, writer: channel.writer, fallbacks: [])
+    }
+
+    public func channel(nickname: String) throws -> ChannelRecord {
+        guard let c = try store.read({ try $0.channel(nickname: nickname) }) else { throw EngineError.channelNotFound(nickname) }
+        return c
+    }
+
+    public func channels() throws -> [ChannelRecord] { try store.read { try $0.channels() } }
+
+    /// The channel's signing keys, opened from the store.
+    public func channelKeys(_ channel: ChannelRecord) throws -> SigningKeyPair {
+        let keys = try SigningKeyPair(seed: try store.openSecret(channel.seedSealed, what: "channel key of '\(channel.nickname)'"))
+        guard keys.publicKey == channel.publicKey else { throw StoreError.secretUnreadable("channel key of '\(channel.nickname)'") }
+        return keys
+    }
+
+    // MARK: Changes
+
+    /// Appends local changes in one transaction; all are validated before any is written.
+    @discardableResult
+    public func append(nickname: String, _ changes: [Change]) throws -> [ChangeEntry] {
+        try store.write { tx in
+            guard let channel = try tx.channel(nickname: nickname) else { throw EngineError.channelNotFound(nickname) }
+            return try ChangeLog(limits: limits).append(changes, to: channel, in: tx, now: clock.nowMilliseconds())
+        }
+    }
+
+    /// Replays entries from other clones in one transaction. A fork rolls the batch back and
+    /// then flags the channel diverged, in a transaction of its own.
+    public func replay(nickname: String, _ entries: [ChangeEntry], limits overrideLimits: WireLimits? = nil) throws -> ReplayReport {
+        let channel = try channel(nickname: nickname)
+        return try replay(channel: channel, entries, limits: overrideLimits ?? limits)
+    }
+
+    func replay(channel: ChannelRecord, _ entries: [ChangeEntry], limits: WireLimits) throws -> ReplayReport {
+        do {
+            return try store.write { tx in
+                try ReplayEngine(limits: limits).apply(entries, to: channel, in: tx, now: clock.nowMilliseconds())
+            }
+        } catch let error as EngineError {
+            if case .fork = error {
+                try store.write { tx in try tx.setDiverged(channel: channel.rowID, reason: error.description) }
+            }
+            throw error
+        }
+    }
+
+    /// The live state rows (tombstones included when `includeDeleted`).
+    public func state(nickname: String, entity: String? = nil, includeDeleted: Bool = false) throws -> [StateRow] {
+        let channel = try channel(nickname: nickname)
+        return try store.read { tx in
+            try tx.stateRows(channel: channel.rowID, entity: entity).filter { includeDeleted || $0.op == .put }
+        }
+    }
+
+    /// Entries as on the wire, in arrival order, or one origin's after a seq.
+    public func log(nickname: String, origin: OriginID? = nil, after seq: UInt64 = 0) throws -> [ChangeEntry] {
+        let channel = try channel(nickname: nickname)
+        return try store.read { try $0.entries(channel: channel.rowID, origin: origin, after: seq) }
+    }
+
+    public func status(nickname: String) throws -> ChannelStatus {
+        let channel = try channel(nickname: nickname)
+        return try store.read { tx in
+            let vector = try tx.vector(channel: channel.rowID)
+            return ChannelStatus(
+                nickname: channel.nickname, name: channel.name, portableID: channel.portableID, guid: channel.guid,
+                publicKey: Base64URL.encode(channel.publicKey), writer: channel.writer,
+                digest: StateDigest(bytes: channel.digest).hex, vector: vector,
+                entries: try tx.entryCount(channel: channel.rowID), held: try tx.pendingCount(channel: channel.rowID),
+                missing: try ReplayEngine.missing(channel: channel, vector: vector, in: tx), diverged: channel.diverged,
+                locations: try Self.locations(channel: channel, in: tx))
+        }
+    }
+
+    /// The channel's locations from its `location` state rows, live ones only.
+    static func locations(channel: ChannelRecord, in tx: StoreTransaction) throws -> [Location] {
+        try tx.stateRows(channel: channel.rowID, entity: "location").compactMap { row in
+            guard row.op == .put else { return nil }
+            return try? WireJSON.decode(Location.self, from: row.body, what: "location")
+        }
+    }
+}

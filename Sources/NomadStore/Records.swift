@@ -1,0 +1,81 @@
+import Foundation
+import NomadModel
+
+/// The site row: who this nomadsync is. Secret seeds are stored sealed under the host key.
+public struct SiteRecord: Sendable, Equatable {
+    public var url: String
+    public var siteID: SiteID
+    public var signPublic: [UInt8]
+    public var signSeedSealed: [UInt8]
+    public var sealPublic: [UInt8]
+    public var sealSeedSealed: [UInt8]
+    public var hlc: HybridTimestamp
+    public var createdAt: String
+
+    public init(url: String, siteID: SiteID, signPublic: [UInt8], signSeedSealed: [UInt8], sealPublic: [UInt8],
+                sealSeedSealed: [UInt8], hlc: HybridTimestamp, createdAt: String) {
+        self.url = url
+        self.siteID = siteID
+        self.signPublic = signPublic
+        self.signSeedSealed = signSeedSealed
+        self.sealPublic = sealPublic
+        self.sealSeedSealed = sealSeedSealed
+        self.hlc = hlc
+        self.createdAt = createdAt
+    }
+}
+
+/// A channel hosted here. `rowID` is the local key all of its log, state and vector rows use.
+public struct ChannelRecord: Sendable, Equatable {
+    public var rowID: Int64
+    public var nickname: String
+    public var name: String
+    public var guid: String
+    public var portableID: PortableID
+    public var publicKey: [UInt8]
+    public var seedSealed: [UInt8]
+    /// This site's writer id (origin) for the channel.
+    public var writer: OriginID
+    /// The state digest, 32 bytes (sum mod 2^256, DESIGN §3).
+    public var digest: [UInt8]
+    /// Set when a fork was detected: why, in words.
+    public var diverged: String?
+    public var createdAt: String
+
+    public init(rowID: Int64 = 0, nickname: String, name: String, guid: String, portableID: PortableID,
+                publicKey: [UInt8], seedSealed: [UInt8], writer: OriginID, digest: [UInt8],
+                diverged: String? = nil, createdAt: String) {
+        self.rowID = rowID
+        self.nickname = nickname
+        self.name = name
+        self.guid = guid
+        self.portableID = portableID
+        self.publicKey = publicKey
+        self.seedSealed = seedSealed
+        self.writer = writer
+        self.digest = digest
+        self.diverged = diverged
+        self.createdAt = createdAt
+    }
+}
+
+/// One live state row: the winning entry for `(entity, key)`.
+public struct StateRow: Sendable, Equatable {
+    public var entity: String
+    public var key: String
+    public var entryID: String
+    public var origin: OriginID
+    public var hlc: HybridTimestamp
+    public var op: ChangeOp
+    public var body: String
+
+    public init(entity: String, key: String, entryID: String, origin: OriginID, hlc: HybridTimestamp, op: ChangeOp, body: String) {
+        self.entity = entity
+        self.key = key
+        self.entryID = entryID
+        self.origin = origin
+        self.hlc = hlc
+        self.op = op
+        self.body = body
+    }
+}

@@ -1,0 +1,82 @@
+import GRDB
+
+/// Every table of the store, created by one migrator. Constraints live here, not only in Swift:
+/// a sequence number cannot repeat for an origin, an entry id cannot repeat for a channel.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE site (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    url TEXT NOT NULL,
+                    site_id TEXT NOT NULL,
+                    sign_public BLOB NOT NULL CHECK (length(sign_public) = 32),
+                    sign_seed_sealed BLOB NOT NULL,
+                    seal_public BLOB NOT NULL CHECK (length(seal_public) = 32),
+                    seal_seed_sealed BLOB NOT NULL,
+                    hlc INTEGER NOT NULL DEFAULT 0,
+                    created_at TEXT NOT NULL
+                );
+                CREATE TABLE channel (
+                    id INTEGER PRIMARY KEY,
+                    nickname TEXT NOT NULL UNIQUE,
+                    name TEXT NOT NULL,
+                    guid TEXT NOT NULL,
+                    portable_id TEXT NOT NULL UNIQUE,
+                    public_key BLOB NOT NULL CHECK (length(public_key) = 32),
+                    seed_sealed BLOB NOT NULL,
+                    writer TEXT NOT NULL,
+                    digest BLOB NOT NULL CHECK (length(digest) = 32),
+                    diverged TEXT,
+                    created_at TEXT NOT NULL
+                );
+                CREATE TABLE entry (
+                    position INTEGER PRIMARY KEY,
+                    channel INTEGER NOT NULL REFERENCES channel(id) ON DELETE CASCADE,
+                    id TEXT NOT NULL,
+                    origin TEXT NOT NULL,
+                    seq INTEGER NOT NULL CHECK (seq >= 1),
+                    hlc INTEGER NOT NULL,
+                    entity TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    op TEXT NOT NULL CHECK (op IN ('put', 'delete')),
+                    body TEXT NOT NULL,
+                    UNIQUE (channel, origin, seq),
+                    UNIQUE (channel, id)
+                );
+                CREATE TABLE pending (
+                    channel INTEGER NOT NULL REFERENCES channel(id) ON DELETE CASCADE,
+                    id TEXT NOT NULL,
+                    origin TEXT NOT NULL,
+                    seq INTEGER NOT NULL CHECK (seq >= 1),
+                    hlc INTEGER NOT NULL,
+                    entity TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    op TEXT NOT NULL CHECK (op IN ('put', 'delete')),
+                    body TEXT NOT NULL,
+                    PRIMARY KEY (channel, origin, seq),
+                    UNIQUE (channel, id)
+                );
+                CREATE TABLE state (
+                    channel INTEGER NOT NULL REFERENCES channel(id) ON DELETE CASCADE,
+                    entity TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    entry_id TEXT NOT NULL,
+                    origin TEXT NOT NULL,
+                    hlc INTEGER NOT NULL,
+                    op TEXT NOT NULL CHECK (op IN ('put', 'delete')),
+                    body TEXT NOT NULL,
+                    PRIMARY KEY (channel, entity, key)
+                );
+                CREATE TABLE vector (
+                    channel INTEGER NOT NULL REFERENCES channel(id) ON DELETE CASCADE,
+                    origin TEXT NOT NULL,
+                    seq INTEGER NOT NULL CHECK (seq >= 0),
+                    PRIMARY KEY (channel, origin)
+                );
+                """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import GRDB
+import NomadCrypto
+import NomadModel
+
+/// A site's data directory: the SQLite database (WAL) and the host key that seals every private
+/// key stored in it.
+///
+/// ```swift
+/// let store = try Store.open(directory: "./data", random: SystemRandom())
+/// let site = try store.read { try $0.site() }
+/// ```
+public final class Store: Sendable {
+    public static let databaseName = "nomadsync.sqlite"
+    public static let hostKeyName = "host.key"
+
+    public let directory: String
+    let pool: DatabasePool
+    /// The key that seals private keys at rest (secretbox).
+    let hostKey: SecureBytes
+
+    init(directory: String, pool: DatabasePool, hostKey: SecureBytes) {
+        self.directory = directory
+        self.pool = pool
+        self.hostKey = hostKey
+    }
+
+    /// Opens (and with `create`, makes) the data directory. The host key file is created with
+    /// mode 0600 and refused if anyone but its owner can read it. `hostKeyPath` may put the key
+    /// outside the data directory (recommended when backups of the data directory leave the host).
+    public static func open(directory: String, hostKeyPath: String? = nil, create: Bool = false,
+                            random: any RandomSource) throws -> Store {
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        if !fm.fileExists(atPath: directory, isDirectory: &isDir) {
+            guard create else { throw StoreError.notInitialised(directory) }
+            do {
+                try fm.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                       attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw StoreError.database("cannot create data directory \(directory): \(error.localizedDescription)")
+            }
+        } else if !isDir.boolValue {
+            throw StoreError.database("\(directory) exists and is not a directory")
+        }
+        let keyPath = hostKeyPath ?? (directory as NSString).appendingPathComponent(hostKeyName)
+        let hostKey = try HostKeyFile.load(path: keyPath, create: create, random: random)
+        let dbPath = (directory as NSString).appendingPathComponent(databaseName)
+        if !create && !fm.fileExists(atPath: dbPath) { throw StoreError.notInitialised(directory) }
+        var config = Configuration()
+        config.busyMode = .timeout(15)
+        config.foreignKeysEnabled = true
+        config.label = "nomadsync"
+        do {
+            let pool = try DatabasePool(path: dbPath, configuration: config)
+            try Schema.migrator.migrate(pool)
+            return Store(directory: directory, pool: pool, hostKey: hostKey)
+        } catch {
+            throw StoreError.database("cannot open \(dbPath): \(error)")
+        }
+    }
+
+    /// Runs `body` in one write transaction: everything it does commits together or not at all.
+    public func write<T>(_ body: (StoreTransaction) throws -> T) throws -> T {
+        do {
+            return try pool.write { db in try body(StoreTransaction(db: db, hostKey: hostKey)) }
+        } catch let error as DatabaseError {
+            throw StoreError.database(error.description)
+        }
+    }
+
+    /// Runs `body` on a consistent read snapshot.
+    public func read<T>(_ body: (StoreTransaction) throws -> T) throws -> T {
+        do {
+            return try pool.read { db in try body(StoreTransaction(db: db, hostKey: hostKey)) }
+        } catch let error as DatabaseError {
+            throw StoreError.database(error.description)
+        }
+    }
+
+    /// Seals a secret under the host key, for storage.
+    public func sealSecret(_ secret: SecureBytes, random: any RandomSource) throws -> [UInt8] {
+        try SecretBox.seal(secret, key: hostKey, random: random)
+    }
+
+    /// Opens a secret stored by `sealSecret`.
+    public func openSecret(_ sealed: [UInt8], what: String) throws -> SecureBytes {
+        do { return try SecretBox.open(sealed, key: hostKey) } catch { throw StoreError.secretUnreadable(what) }
+    }
+}
+
+/// The host key file: 32 random bytes, owner-only.
+enum HostKeyFile {
+    static func load(path: String, create: Bool, random: any RandomSource) throws -> SecureBytes {
+        let fm = FileManager.default
+        if !fm.fileExists(atPath: path) {
+            guard create else { throw StoreError.hostKey("\(path) is missing; without it no private key here can be opened") }
+            var bytes = random.bytes(SecretBox.keyLength)
+            defer { for i in bytes.indices { bytes[i] = 0 } }
+            guard fm.createFile(atPath: path, contents: Data(bytes), attributes: [.posixPermissions: 0o600]) else {
+                throw StoreError.hostKey("cannot create \(path)")
+            }
+            return SecureBytes(bytes)
+        }
+        let attributes = try? fm.attributesOfItem(atPath: path)
+        if let mode = (attributes?[.posixPermissions] as? NSNumber)?.intValue, mode & 0o077 != 0 {
+            throw StoreError.hostKey("\(path) is readable by others (mode \(String(mode, radix: 8))); run chmod 600 \(path)")
+        }
+        guard var data = fm.contents(atPath: path) else { throw StoreError.hostKey("cannot read \(path)") }
+        defer { data.resetBytes(in: 0..<data.count) }
+        guard data.count == SecretBox.keyLength else {
+            throw StoreError.hostKey("\(path) must hold \(SecretBox.keyLength) bytes, it has \(data.count)")
+        }
+        return SecureBytes(Array(data))
+    }
+}

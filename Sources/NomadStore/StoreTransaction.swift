@@ -1,0 +1,234 @@
+import Foundation
+import GRDB
+import NomadCrypto
+import NomadModel
+
+/// The queries the engine needs, inside one transaction (or one read snapshot). Only valid inside
+/// the `Store.write`/`Store.read` closure that handed it out.
+public struct StoreTransaction {
+    let db: Database
+    let hostKey: SecureBytes
+
+    // MARK: Site
+
+    public func site() throws -> SiteRecord? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM site WHERE id = 1") else { return nil }
+        return SiteRecord(
+            url: row["url"], siteID: try SiteID(validating: row["site_id"]),
+            signPublic: Array(row["sign_public"] as Data), signSeedSealed: Array(row["sign_seed_sealed"] as Data),
+            sealPublic: Array(row["seal_public"] as Data), sealSeedSealed: Array(row["seal_seed_sealed"] as Data),
+            hlc: HybridTimestamp(rawValue: UInt64(bitPattern: row["hlc"])), createdAt: row["created_at"])
+    }
+
+    public func insertSite(_ site: SiteRecord) throws {
+        try db.execute(sql: """
+            INSERT INTO site (id, url, site_id, sign_public, sign_seed_sealed, seal_public, seal_seed_sealed, hlc, created_at)
+            VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [site.url, site.siteID.text, Data(site.signPublic), Data(site.signSeedSealed),
+                             Data(site.sealPublic), Data(site.sealSeedSealed), Int64(bitPattern: site.hlc.rawValue), site.createdAt])
+    }
+
+    /// The site's hybrid clock reading, persisted so it never goes back across restarts.
+    public func clock() throws -> HybridTimestamp {
+        let raw = try Int64.fetchOne(db, sql: "SELECT hlc FROM site WHERE id = 1") ?? 0
+        return HybridTimestamp(rawValue: UInt64(bitPattern: raw))
+    }
+
+    public func setClock(_ hlc: HybridTimestamp) throws {
+        try db.execute(sql: "UPDATE site SET hlc = ? WHERE id = 1", arguments: [Int64(bitPattern: hlc.rawValue)])
+    }
+
+    // MARK: Channels
+
+    static let channelColumns = "id, nickname, name, guid, portable_id, public_key, seed_sealed, writer, digest, diverged, created_at"
+
+    func channel(from row: Row) throws -> ChannelRecord {
+        ChannelRecord(
+            rowID: row["id"], nickname: row["nickname"], name: row["name"], guid: row["guid"],
+            portableID: try PortableID(validating: row["portable_id"]), publicKey: Array(row["public_key"] as Data),
+            seedSealed: Array(row["seed_sealed"] as Data), writer: try OriginID(validating: row["writer"]),
+            digest: Array(row["digest"] as Data), diverged: row["diverged"], createdAt: row["created_at"])
+    }
+
+    public func channel(nickname: String) throws -> ChannelRecord? {
+        try Row.fetchOne(db, sql: "SELECT \(Self.channelColumns) FROM channel WHERE nickname = ?", arguments: [nickname])
+            .map(channel(from:))
+    }
+
+    public func channel(portableID: PortableID) throws -> ChannelRecord? {
+        try Row.fetchOne(db, sql: "SELECT \(Self.channelColumns) FROM channel WHERE portable_id = ?", arguments: [portableID.text])
+            .map(channel(from:))
+    }
+
+    public func channels() throws -> [ChannelRecord] {
+        try Row.fetchAll(db, sql: "SELECT \(Self.channelColumns) FROM channel ORDER BY nickname").map(channel(from:))
+    }
+
+    /// Inserts a channel and returns it with its local row id.
+    public func insertChannel(_ channel: ChannelRecord) throws -> ChannelRecord {
+        if try self.channel(nickname: channel.nickname) != nil { throw StoreError.channelExists("'\(channel.nickname)'") }
+        if try self.channel(portableID: channel.portableID) != nil { throw StoreError.channelExists(channel.portableID.text) }
+        try db.execute(sql: """
+            INSERT INTO channel (nickname, name, guid, portable_id, public_key, seed_sealed, writer, digest, diverged, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [channel.nickname, channel.name, channel.guid, channel.portableID.text, Data(channel.publicKey),
+                             Data(channel.seedSealed), channel.writer.text, Data(channel.digest), channel.diverged, channel.createdAt])
+        var stored = channel
+        stored.rowID = db.lastInsertedRowID
+        return stored
+    }
+
+    public func setDigest(channel: Int64, _ digest: [UInt8]) throws {
+        try db.execute(sql: "UPDATE channel SET digest = ? WHERE id = ?", arguments: [Data(digest), channel])
+    }
+
+    public func setDiverged(channel: Int64, reason: String) throws {
+        try db.execute(sql: "UPDATE channel SET diverged = ? WHERE id = ?", arguments: [reason, channel])
+    }
+
+    // MARK: Log
+
+    static let entryColumns = "id, origin, seq, hlc, entity, key, op, body"
+
+    func entry(from row: Row) throws -> ChangeEntry {
+        guard let op = ChangeOp(rawValue: row["op"]) else { throw StoreError.database("bad op in stored entry") }
+        return ChangeEntry(id: row["id"], origin: try OriginID(validating: row["origin"]),
+                           seq: UInt64(row["seq"] as Int64), hlc: HybridTimestamp(rawValue: UInt64(bitPattern: row["hlc"])),
+                           entity: row["entity"], key: row["key"], op: op, body: row["body"])
+    }
+
+    func arguments(channel: Int64, _ e: ChangeEntry) -> StatementArguments {
+        [channel, e.id, e.origin.text, Int64(e.seq), Int64(bitPattern: e.hlc.rawValue), e.entity, e.key, e.op.rawValue, e.body]
+    }
+
+    /// Appends an applied entry to the local copy of the log.
+    public func insertEntry(channel: Int64, _ entry: ChangeEntry) throws {
+        try db.execute(sql: "INSERT INTO entry (channel, \(Self.entryColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       arguments: arguments(channel: channel, entry))
+    }
+
+    /// The id of the applied entry at `(origin, seq)`, if any.
+    public func entryID(channel: Int64, origin: OriginID, seq: UInt64) throws -> String? {
+        try String.fetchOne(db, sql: "SELECT id FROM entry WHERE channel = ? AND origin = ? AND seq = ?",
+                            arguments: [channel, origin.text, Int64(seq)])
+    }
+
+    /// Whether an entry with this id is applied or held.
+    public func holds(channel: Int64, entryID: String) throws -> Bool {
+        try Bool.fetchOne(db, sql: """
+            SELECT EXISTS (SELECT 1 FROM entry WHERE channel = ?1 AND id = ?2)
+                OR EXISTS (SELECT 1 FROM pending WHERE channel = ?1 AND id = ?2)
+            """, arguments: [channel, entryID]) ?? false
+    }
+
+    /// Applied entries in arrival order, optionally only those of one origin after a seq.
+    public func entries(channel: Int64, origin: OriginID? = nil, after seq: UInt64 = 0, limit: Int? = nil) throws -> [ChangeEntry] {
+        var sql = "SELECT \(Self.entryColumns) FROM entry WHERE channel = ?"
+        var args: StatementArguments = [channel]
+        if let origin {
+            sql += " AND origin = ? AND seq > ? ORDER BY seq"
+            args += [origin.text, Int64(seq)]
+        } else {
+            sql += " ORDER BY position"
+        }
+        if let limit { sql += " LIMIT \(limit)" }
+        return try Row.fetchAll(db, sql: sql, arguments: args).map(entry(from:))
+    }
+
+    public func entryCount(channel: Int64) throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM entry WHERE channel = ?", arguments: [channel]) ?? 0
+    }
+
+    // MARK: Pending (held) entries
+
+    public func insertPending(channel: Int64, _ entry: ChangeEntry) throws {
+        try db.execute(sql: "INSERT INTO pending (channel, \(Self.entryColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       arguments: arguments(channel: channel, entry))
+    }
+
+    public func pendingID(channel: Int64, origin: OriginID, seq: UInt64) throws -> String? {
+        try String.fetchOne(db, sql: "SELECT id FROM pending WHERE channel = ? AND origin = ? AND seq = ?",
+                            arguments: [channel, origin.text, Int64(seq)])
+    }
+
+    /// Removes and returns the held entry at `(origin, seq)`.
+    public func takePending(channel: Int64, origin: OriginID, seq: UInt64) throws -> ChangeEntry? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT \(Self.entryColumns) FROM pending WHERE channel = ? AND origin = ? AND seq = ?",
+                                         arguments: [channel, origin.text, Int64(seq)]) else { return nil }
+        try db.execute(sql: "DELETE FROM pending WHERE channel = ? AND origin = ? AND seq = ?",
+                       arguments: [channel, origin.text, Int64(seq)])
+        return try entry(from: row)
+    }
+
+    /// Held sequence numbers per origin, ascending.
+    public func pendingSeqs(channel: Int64) throws -> [OriginID: [UInt64]] {
+        var out: [OriginID: [UInt64]] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT origin, seq FROM pending WHERE channel = ? ORDER BY origin, seq", arguments: [channel]) {
+            out[try OriginID(validating: row["origin"]), default: []].append(UInt64(row["seq"] as Int64))
+        }
+        return out
+    }
+
+    public func pendingCount(channel: Int64) throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM pending WHERE channel = ?", arguments: [channel]) ?? 0
+    }
+
+    // MARK: Version vector
+
+    public func vector(channel: Int64) throws -> VersionVector {
+        var v = VersionVector()
+        for row in try Row.fetchAll(db, sql: "SELECT origin, seq FROM vector WHERE channel = ?", arguments: [channel]) {
+            v[try OriginID(validating: row["origin"])] = UInt64(row["seq"] as Int64)
+        }
+        return v
+    }
+
+    public func setVector(channel: Int64, origin: OriginID, seq: UInt64) throws {
+        try db.execute(sql: """
+            INSERT INTO vector (channel, origin, seq) VALUES (?, ?, ?)
+            ON CONFLICT (channel, origin) DO UPDATE SET seq = excluded.seq
+            """, arguments: [channel, origin.text, Int64(seq)])
+    }
+
+    // MARK: State
+
+    func stateRow(from row: Row) throws -> StateRow {
+        guard let op = ChangeOp(rawValue: row["op"]) else { throw StoreError.database("bad op in state row") }
+        return StateRow(entity: row["entity"], key: row["key"], entryID: row["entry_id"],
+                        origin: try OriginID(validating: row["origin"]),
+                        hlc: HybridTimestamp(rawValue: UInt64(bitPattern: row["hlc"])), op: op, body: row["body"])
+    }
+
+    public func stateRow(channel: Int64, entity: String, key: String) throws -> StateRow? {
+        try Row.fetchOne(db, sql: "SELECT * FROM state WHERE channel = ? AND entity = ? AND key = ?",
+                         arguments: [channel, entity, key]).map(stateRow(from:))
+    }
+
+    /// Every state row, tombstones included, ordered by entity and key.
+    public func stateRows(channel: Int64, entity: String? = nil) throws -> [StateRow] {
+        if let entity {
+            return try Row.fetchAll(db, sql: "SELECT * FROM state WHERE channel = ? AND entity = ? ORDER BY key",
+                                    arguments: [channel, entity]).map(stateRow(from:))
+        }
+        return try Row.fetchAll(db, sql: "SELECT * FROM state WHERE channel = ? ORDER BY entity, key",
+                                arguments: [channel]).map(stateRow(from:))
+    }
+
+    public func putState(channel: Int64, from entry: ChangeEntry) throws {
+        try db.execute(sql: """
+            INSERT INTO state (channel, entity, key, entry_id, origin, hlc, op, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (channel, entity, key) DO UPDATE SET
+                entry_id = excluded.entry_id, origin = excluded.origin, hlc = excluded.hlc,
+                op = excluded.op, body = excluded.body
+            """, arguments: [channel, entry.entity, entry.key, entry.id, entry.origin.text,
+                             Int64(bitPattern: entry.hlc.rawValue), entry.op.rawValue, entry.body])
+    }
+}
+
+extension StoreTransaction {
+    /// Every held entry, by origin and seq.
+    public func pendingEntries(channel: Int64) throws -> [ChangeEntry] {
+        try Row.fetchAll(db, sql: "SELECT \(Self.entryColumns) FROM pending WHERE channel = ? ORDER BY origin, seq",
+                         arguments: [channel]).map(entry(from:))
+    }
+}

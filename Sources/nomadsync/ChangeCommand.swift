@@ -1,0 +1,71 @@
+import ArgumentParser
+import Foundation
+import NomadEngine
+import NomadModel
+
+struct ChangeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "change", abstract: "Make local changes to a channel's documents.",
+        subcommands: [Put.self, Delete.self, Apply.self])
+
+    struct Put: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Set a document. Prints the new entry.")
+        @OptionGroup var options: DataOptions
+        @Argument var nick: String
+        @Argument var entity: String
+        @Argument var key: String
+        @Option(help: "The document as JSON text.") var body: String
+
+        func run() throws {
+            for entry in try options.site().append(nickname: nick, [Change(entity: entity, key: key, op: .put, body: body)]) {
+                try Output.json(entry)
+            }
+        }
+    }
+
+    struct Delete: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete a document (a tombstone). Prints the new entry.")
+        @OptionGroup var options: DataOptions
+        @Argument var nick: String
+        @Argument var entity: String
+        @Argument var key: String
+
+        func run() throws {
+            for entry in try options.site().append(nickname: nick, [Change(entity: entity, key: key, op: .delete, body: "")]) {
+                try Output.json(entry)
+            }
+        }
+    }
+
+    struct Apply: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Apply a file of changes, one {\"entity\",\"key\",\"op\",\"body\"} per line, in one transaction.")
+        @OptionGroup var options: DataOptions
+        @Argument var nick: String
+        @Option(help: "The file of changes (JSON lines).") var file: String
+
+        func run() throws {
+            let changes: [Change] = try JSONLines.read(file, what: "change")
+            let entries = try options.site().append(nickname: nick, changes)
+            Output.message("\(entries.count) changes applied")
+        }
+    }
+}
+
+/// Reads a JSON-lines file; a bad line names its number and nothing is used.
+enum JSONLines {
+    static func read<T: Decodable>(_ path: String, what: String) throws -> [T] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
+        var out: [T] = []
+        for (index, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let text = line.trimmingCharacters(in: .whitespaces)
+            if text.isEmpty { continue }
+            do {
+                out.append(try WireJSON.decode(T.self, from: text, what: what))
+            } catch {
+                throw ValidationError("\(path) line \(index + 1): \(error); nothing was applied")
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+import NomadCrypto
+import NomadEngine
+import NomadModel
+import NomadStore
+
+/// Options every command shares: where the data directory and host key are.
+struct DataOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Data directory (default ./data, or NOMADSYNC_DATA).", valueName: "dir"))
+    var data: String?
+
+    @Option(name: .long, help: ArgumentHelp("Host key file (default DIR/host.key, or NOMADSYNC_HOST_KEY).", valueName: "file"))
+    var hostKey: String?
+
+    var directory: String { data ?? ProcessInfo.processInfo.environment["NOMADSYNC_DATA"] ?? "./data" }
+    var hostKeyPath: String? { hostKey ?? ProcessInfo.processInfo.environment["NOMADSYNC_HOST_KEY"] }
+
+    /// Opens the site in the data directory (which must exist unless `create`).
+    func site(create: Bool = false) throws -> Site {
+        let random = SystemRandom()
+        let store = try Store.open(directory: directory, hostKeyPath: hostKeyPath, create: create, random: random)
+        return Site(store: store, clock: SystemClock(), random: random)
+    }
+}
+
+/// How commands print: one JSON value on stdout, messages on stderr.
+enum Output {
+    static func json<T: Encodable>(_ value: T, pretty: Bool = false) throws {
+        print(try WireJSON.encode(value, pretty: pretty))
+    }
+
+    static func message(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+}
+
+/// Reads a passphrase from a file (first line) or NOMADSYNC_PASSPHRASE.
+struct PassphraseOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("File whose first line is the passphrase (or set NOMADSYNC_PASSPHRASE).", valueName: "file"))
+    var passphraseFile: String?
+
+    func passphrase() throws -> SecureBytes {
+        var text: String
+        if let path = passphraseFile {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw ValidationError("cannot read passphrase file \(path)")
+            }
+            text = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        } else if let env = ProcessInfo.processInfo.environment["NOMADSYNC_PASSPHRASE"] {
+            text = env
+        } else {
+            throw ValidationError("a passphrase is needed: --passphrase-file FILE or NOMADSYNC_PASSPHRASE")
+        }
+        if text.hasSuffix("\r") { text.removeLast() }
+        guard !text.isEmpty else { throw ValidationError("the passphrase is empty") }
+        return SecureBytes(Array(text.utf8))
+    }
+}
