@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds once, runs the whole test suite, then validates the JSON the
+# built binary emits against Schemas/ with a real JSON Schema validator.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ops/install-deps.sh
+python3 -c "import jsonschema" 2>/dev/null || python3 -m pip install -q jsonschema
+start=$(date +%s)
+swift build --build-tests 2>&1 | grep -vE "^\[[0-9]+/[0-9]+\]" | tail -n 5
+echo "build: $(( $(date +%s) - start )) s"
+start=$(date +%s)
+log="${TMPDIR:-/tmp}/nomadsync-test.log"
+set +e
+swift test --skip-build >"$log" 2>&1
+status=$?
+set -e
+# Failures in full, then Swift Testing's closing line.
+grep -E "✘|error:|recorded an issue|Test run with" "$log" || tail -n 30 "$log"
+echo "tests: $(( $(date +%s) - start )) s"
+[ "$status" -eq 0 ] || { echo "swift test failed (full log: $log)"; exit "$status"; }
+ops/validate-schemas.sh
