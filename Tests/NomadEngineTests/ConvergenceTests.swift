@@ -82,7 +82,7 @@ import Testing
             }
         }
 
-        let reference = try replicas[0]
+        let reference = replicas[0]
         for r in replicas {
             let status = try r.site.status(nickname: "c")
             #expect(status.held == 0 && status.missing.isEmpty && status.diverged == nil)
