@@ -82,7 +82,7 @@ struct ChannelCommand: ParsableCommand {
             }
             let bytes = try options.site().exportChannel(nickname: nick, passphrase: try secret.passphrase(), strength: strength)
             guard FileManager.default.createFile(atPath: out, contents: Data(bytes), attributes: [.posixPermissions: 0o600]) else {
-                throw ValidationError("cannot write \(out)")
+                throw CLIError("cannot write \(out)")
             }
             Output.message("exported '\(nick)' to \(out) (\(bytes.count) bytes, encrypted)")
         }
@@ -96,7 +96,7 @@ struct ChannelCommand: ParsableCommand {
         @Argument var file: String
 
         func run() throws {
-            guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
+            guard let data = FileManager.default.contents(atPath: file) else { throw CLIError("cannot read \(file)") }
             let report = try options.site().importChannel(Array(data), passphrase: try secret.passphrase())
             print(report.channel.portableID.text)
             Output.message("imported '\(report.channel.nickname)': \(report.replay.summary); this site is now a location")

@@ -44,16 +44,23 @@ struct PassphraseOptions: ParsableArguments {
         var text: String
         if let path = passphraseFile {
             guard let data = FileManager.default.contents(atPath: path) else {
-                throw ValidationError("cannot read passphrase file \(path)")
+                throw CLIError("cannot read passphrase file \(path)")
             }
             text = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
         } else if let env = ProcessInfo.processInfo.environment["NOMADSYNC_PASSPHRASE"] {
             text = env
         } else {
-            throw ValidationError("a passphrase is needed: --passphrase-file FILE or NOMADSYNC_PASSPHRASE")
+            throw CLIError("a passphrase is needed: --passphrase-file FILE or NOMADSYNC_PASSPHRASE")
         }
         if text.hasSuffix("\r") { text.removeLast() }
-        guard !text.isEmpty else { throw ValidationError("the passphrase is empty") }
+        guard !text.isEmpty else { throw CLIError("the passphrase is empty") }
         return SecureBytes(Array(text.utf8))
     }
+}
+
+/// A failure at run time (an unreadable file, a missing passphrase): printed as `Error: …`
+/// without the usage text that argument mistakes get.
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import NomadEngine
+import NomadModel
 
 struct InitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,6 +13,7 @@ struct InitCommand: ParsableCommand {
     var url: String
 
     func run() throws {
+        _ = try Names.normaliseSiteURL(url)  // refuse a bad URL before anything is created
         let site = try options.site(create: true)
         let identity = try site.initialise(url: url)
         print(identity.siteID.text)

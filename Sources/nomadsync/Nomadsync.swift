@@ -6,10 +6,7 @@ struct Nomadsync: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nomadsync",
         abstract: "Keeps the clones of a nomadic channel mirrored across hosts.",
-        discussion: """
-            Every command takes --data DIR (default ./data, or NOMADSYNC_DATA). JSON goes to stdout,
-            messages to stderr; a failure exits non-zero and changes nothing.
-            """,
+        discussion: "Every command takes --data DIR (default ./data, or NOMADSYNC_DATA). JSON goes to stdout, messages to stderr; a failure exits non-zero and changes nothing.",
         version: "0.1.0",
         subcommands: [InitCommand.self, SiteCommand.self, ChannelCommand.self, ChangeCommand.self,
                       StateCommand.self, LogCommand.self, PacketCommand.self]

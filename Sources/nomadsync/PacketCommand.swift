@@ -17,7 +17,7 @@ struct PacketCommand: ParsableCommand {
         @Option(help: "Most entries to carry (default: the packet limit).") var maxEntries: Int?
 
         func run() throws {
-            guard let data = FileManager.default.contents(atPath: to) else { throw ValidationError("cannot read \(to)") }
+            guard let data = FileManager.default.contents(atPath: to) else { throw CLIError("cannot read \(to)") }
             let card = try WireJSON.decode(SiteCard.self, from: data, what: "site card")
             try Output.json(try options.site().sealSync(nickname: nick, to: card, maxEntries: maxEntries))
         }
@@ -31,7 +31,7 @@ struct PacketCommand: ParsableCommand {
         @Flag(help: "Print the decrypted sync data instead of applying it.") var decryptOnly = false
 
         func run() throws {
-            guard let body = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
+            guard let body = FileManager.default.contents(atPath: file) else { throw CLIError("cannot read \(file)") }
             let site = try options.site()
             if decryptOnly {
                 switch try CodecRegistry.standard.decode(body, limits: site.limits) {

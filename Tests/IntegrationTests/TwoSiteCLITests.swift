@@ -143,6 +143,9 @@ import Testing
         #expect(badBody.status != 0 && badBody.stderr.contains("JSON"))
         let noSite = try CLI(data: s.root + "/missing").run(["channel", "list"])
         #expect(noSite.status != 0 && noSite.stderr.contains("nomadsync init"))
+        let badURL = try CLI(data: s.root + "/never").run(["init", "--url", "ftp://x"])
+        #expect(badURL.status != 0 && badURL.stderr.contains("https://"))
+        #expect(!FileManager.default.fileExists(atPath: s.root + "/never"))
     }
 }
 
