@@ -104,10 +104,7 @@ import Testing
 
 @Suite struct SyncPacketTests {
     @Test func aSealedPacketCarriesTheLogToTheRecipientSite() throws {
-        let a = try TestSite(seed: 1); defer { a.remove() }
-        let b = try TestSite(url: "https://b.example", seed: 2); defer { b.remove() }
-        _ = try a.site.createChannel(nickname: "alice")
-        try a.clone("alice", to: b)
+        let (a, b) = try TestSite.clonedPair(); defer { a.remove(); b.remove() }
         for i in 0..<5 { _ = try a.put("alice", "k\(i)", "{}") }
         let envelope = try a.site.sealSync(nickname: "alice", to: try b.site.identity().card)
         let body = Data(try WireJSON.encode(envelope).utf8)

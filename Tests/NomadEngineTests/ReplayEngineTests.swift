@@ -17,10 +17,7 @@ import Testing
     }
 
     @Test func replayingTheSameEntriesTwiceChangesNothing() throws {
-        let a = try TestSite(seed: 1); defer { a.remove() }
-        let b = try TestSite(url: "https://b.example", seed: 2); defer { b.remove() }
-        _ = try a.site.createChannel(nickname: "alice")
-        try a.clone("alice", to: b)
+        let (a, b) = try TestSite.clonedPair(); defer { a.remove(); b.remove() }
         let entries = try (0..<5).map { try a.put("alice", "k\($0)", "{\"n\":\($0)}") }
         let first = try b.site.replay(nickname: "alice", entries)
         #expect(first.applied == 5 && first.duplicate == 0)
@@ -31,10 +28,7 @@ import Testing
     }
 
     @Test func aGapIsHeldReportedAndReleasedWhenFilled() throws {
-        let a = try TestSite(seed: 1); defer { a.remove() }
-        let b = try TestSite(url: "https://b.example", seed: 2); defer { b.remove() }
-        _ = try a.site.createChannel(nickname: "alice")
-        try a.clone("alice", to: b)
+        let (a, b) = try TestSite.clonedPair(); defer { a.remove(); b.remove() }
         let e = try (0..<4).map { try a.put("alice", "k\($0)", "{}") }
         let held = try b.site.replay(nickname: "alice", [e[2], e[3]])
         #expect(held.applied == 0 && held.held == 2)
@@ -47,10 +41,7 @@ import Testing
     }
 
     @Test func aTamperedEntryRefusesTheWholeBatch() throws {
-        let a = try TestSite(seed: 1); defer { a.remove() }
-        let b = try TestSite(url: "https://b.example", seed: 2); defer { b.remove() }
-        _ = try a.site.createChannel(nickname: "alice")
-        try a.clone("alice", to: b)
+        let (a, b) = try TestSite.clonedPair(); defer { a.remove(); b.remove() }
         let good = try a.put("alice", "k1", "{\"v\":1}")
         let victim = try a.put("alice", "k2", "{\"v\":2}")
         let tampered = ChangeEntry(id: victim.id, origin: victim.origin, seq: victim.seq, hlc: victim.hlc,
@@ -67,10 +58,7 @@ import Testing
     }
 
     @Test func reusingAHeldPlaceIsAForkAndFlagsTheChannel() throws {
-        let a = try TestSite(seed: 1); defer { a.remove() }
-        let b = try TestSite(url: "https://b.example", seed: 2); defer { b.remove() }
-        _ = try a.site.createChannel(nickname: "alice")
-        try a.clone("alice", to: b)
+        let (a, b) = try TestSite.clonedPair(); defer { a.remove(); b.remove() }
         let original = try a.put("alice", "k1", "{\"v\":1}")
         _ = try b.site.replay(nickname: "alice", [original])
         let before = try b.site.status(nickname: "alice")
@@ -88,10 +76,7 @@ import Testing
     }
 
     @Test func aForkAgainstAHeldEntryIsRefusedToo() throws {
-        let a = try TestSite(seed: 1); defer { a.remove() }
-        let b = try TestSite(url: "https://b.example", seed: 2); defer { b.remove() }
-        _ = try a.site.createChannel(nickname: "alice")
-        try a.clone("alice", to: b)
+        let (a, b) = try TestSite.clonedPair(); defer { a.remove(); b.remove() }
         _ = try a.put("alice", "k1", "{}")
         let ahead = try a.put("alice", "k2", "{}")
         _ = try b.site.replay(nickname: "alice", [ahead])  // held: k1 is missing
@@ -100,10 +85,7 @@ import Testing
     }
 
     @Test func anEntryStampedOverAnHourAheadIsRefused() throws {
-        let a = try TestSite(seed: 1); defer { a.remove() }
-        let b = try TestSite(url: "https://b.example", seed: 2); defer { b.remove() }
-        _ = try a.site.createChannel(nickname: "alice")
-        try a.clone("alice", to: b)
+        let (a, b) = try TestSite.clonedPair(); defer { a.remove(); b.remove() }
         a.clock.advance(by: 3_600_000 + 5_000)
         let future = try a.put("alice", "k1", "{}")
         let before = try b.digest("alice")
@@ -119,10 +101,7 @@ import Testing
     }
 
     @Test func theGreaterClockWinsWhateverTheArrivalOrder() throws {
-        let a = try TestSite(seed: 1); defer { a.remove() }
-        let b = try TestSite(url: "https://b.example", seed: 2); defer { b.remove() }
-        _ = try a.site.createChannel(nickname: "alice")
-        try a.clone("alice", to: b)
+        let (a, b) = try TestSite.clonedPair(); defer { a.remove(); b.remove() }
         let older = try a.put("alice", "doc", "{\"v\":\"old\"}")
         b.clock.advance(by: 100)
         let newer = try b.put("alice", "doc", "{\"v\":\"new\"}")

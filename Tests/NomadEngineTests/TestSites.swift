@@ -51,6 +51,15 @@ struct TestSite {
 
     static let passphrase = SecureBytes(Array("test passphrase".utf8))
 
+    /// Site a (https://a.example) with channel "alice", cloned to site b (https://b.example).
+    static func clonedPair() throws -> (TestSite, TestSite) {
+        let a = try TestSite(seed: 1)
+        let b = try TestSite(url: "https://b.example", seed: 2)
+        _ = try a.site.createChannel(nickname: "alice")
+        try a.clone("alice", to: b)
+        return (a, b)
+    }
+
     /// Makes `other` a clone of `nick` through an export file.
     func clone(_ nick: String, to other: TestSite) throws {
         let file = try site.exportChannel(nickname: nick, passphrase: Self.passphrase, strength: .interactive)
