@@ -10,11 +10,16 @@ struct ChannelLedger {
     private(set) var digest: StateDigest
     private(set) var vector: VersionVector
 
+    /// Reads the digest and vector inside the transaction: a `ChannelRecord` fetched before it
+    /// began may be stale if another process wrote to the channel in between.
     init(tx: StoreTransaction, channel: ChannelRecord) throws {
+        guard let current = try tx.channel(portableID: channel.portableID) else {
+            throw EngineError.channelNotFound(channel.nickname)
+        }
         self.tx = tx
-        self.channel = channel
-        digest = StateDigest(bytes: channel.digest)
-        vector = try tx.vector(channel: channel.rowID)
+        self.channel = current
+        digest = StateDigest(bytes: current.digest)
+        vector = try tx.vector(channel: current.rowID)
     }
 
     /// Whether `entry` beats the current winner `(hlc, origin)`; the id breaks a tie that only a
