@@ -1,6 +1,7 @@
 // swift-tools-version:6.0
 // nomadsync — keeps the clones of a nomadic channel mirrored across hosts.
-// Imports flow one way: CSodium → NomadCrypto → NomadModel → NomadStore → NomadEngine → nomadsync.
+// Imports flow one way: CSodium → NomadCrypto → NomadModel → NomadStore → NomadEngine
+//   → NomadTransport → NomadServer → nomadsync.
 import PackageDescription
 
 let package = Package(
@@ -14,6 +15,10 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics", exact: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
     ],
     targets: [
         .systemLibrary(
@@ -28,10 +33,29 @@ let package = Package(
             dependencies: ["NomadModel", "NomadCrypto", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(name: "NomadEngine", dependencies: ["NomadStore", "NomadModel", "NomadCrypto"]),
+        .target(
+            name: "NomadTransport",
+            dependencies: ["NomadModel", "NomadCrypto", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "NomadServer",
+            dependencies: [
+                "NomadEngine", "NomadTransport", "NomadStore", "NomadModel", "NomadCrypto",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "nomadsync",
             dependencies: [
+                "NomadServer", "NomadTransport",
                 "NomadEngine", "NomadStore", "NomadModel", "NomadCrypto",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -40,6 +64,15 @@ let package = Package(
         .testTarget(name: "NomadModelTests", dependencies: ["NomadModel", "NomadCrypto"]),
         .testTarget(name: "NomadStoreTests", dependencies: ["NomadStore", "NomadModel", "NomadCrypto"]),
         .testTarget(name: "NomadEngineTests", dependencies: ["NomadEngine", "NomadStore", "NomadModel", "NomadCrypto"]),
+        .testTarget(name: "NomadTransportTests", dependencies: ["NomadTransport", "NomadModel", "NomadCrypto"]),
+        .testTarget(
+            name: "NomadServerTests",
+            dependencies: [
+                "NomadServer", "NomadTransport", "NomadEngine", "NomadStore", "NomadModel", "NomadCrypto",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "IntegrationTests", dependencies: []),
     ],
     swiftLanguageModes: [.v6]

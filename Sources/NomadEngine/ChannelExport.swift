@@ -105,9 +105,11 @@ extension Site {
             let replay = try ReplayEngine(limits: importLimits).apply(document.entries, to: stored, in: tx, now: clock.nowMilliseconds())
             let location = try localLocation(channel: stored, keys: keys, site: site, primary: false)
             let refreshed = try tx.channel(nickname: stored.nickname) ?? stored
-            _ = try ChangeLog(limits: limits).append(
+            let announced = try ChangeLog(limits: limits).append(
                 [Change(entity: "location", key: site.siteID.text, op: .put, body: try WireJSON.encodeCanonical(location))],
                 to: refreshed, in: tx, now: clock.nowMilliseconds())
+            // The new clone announces itself: its location entry goes to every other location.
+            try queueForPeers(announced, channel: refreshed, siteID: site.siteID, in: tx)
             return ImportReport(channel: try tx.channel(nickname: stored.nickname) ?? stored, replay: replay)
         }
     }

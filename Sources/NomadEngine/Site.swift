@@ -126,7 +126,16 @@ public struct Site: Sendable {
     public func append(nickname: String, _ changes: [Change]) throws -> [ChangeEntry] {
         try store.write { tx in
             guard let channel = try tx.channel(nickname: nickname) else { throw EngineError.channelNotFound(nickname) }
-            return try ChangeLog(limits: limits).append(changes, to: channel, in: tx, now: clock.nowMilliseconds())
+            guard let me = try tx.site() else { throw EngineError.siteNotInitialised }
+            // Never reuse a seq: if any clone reports more of our own writer than we hold, we
+            // were restored from a backup (DESIGN §3).
+            let own = try tx.vector(channel: channel.rowID)[channel.writer]
+            if try tx.peers(channel: channel.rowID).contains(where: { ($0.vector?[channel.writer] ?? 0) > own }) {
+                throw EngineError.staleWriter(origin: channel.writer.text)
+            }
+            let entries = try ChangeLog(limits: limits).append(changes, to: channel, in: tx, now: clock.nowMilliseconds())
+            try queueForPeers(entries, channel: channel, siteID: me.siteID, in: tx)
+            return entries
         }
     }
 
@@ -137,7 +146,8 @@ public struct Site: Sendable {
         return try replay(channel: channel, entries, limits: overrideLimits ?? limits)
     }
 
-    func replay(channel: ChannelRecord, _ entries: [ChangeEntry], limits: WireLimits) throws -> ReplayReport {
+    public func replay(channel: ChannelRecord, _ entries: [ChangeEntry], limits: WireLimits? = nil) throws -> ReplayReport {
+        let limits = limits ?? self.limits
         do {
             return try store.write { tx in
                 try ReplayEngine(limits: limits).apply(entries, to: channel, in: tx, now: clock.nowMilliseconds())
@@ -176,6 +186,11 @@ public struct Site: Sendable {
                 missing: try ReplayEngine.missing(channel: channel, vector: vector, in: tx), diverged: channel.diverged,
                 locations: try Self.locations(channel: channel, in: tx))
         }
+    }
+
+    /// The channel's live (not deleted) locations, this site's own included.
+    public func liveLocations(of channel: ChannelRecord) throws -> [Location] {
+        try store.read { try Self.locations(channel: channel, in: $0) }.filter { !$0.deleted }
     }
 
     /// The channel's locations from its `location` state rows, live ones only.

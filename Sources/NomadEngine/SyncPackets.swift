@@ -78,15 +78,22 @@ extension Site {
     }
 
     func checkSender(_ siteID: SiteID, of channel: ChannelRecord, introducedBy entries: [ChangeEntry]) throws {
+        _ = try senderLocation(siteID, of: channel, introducedBy: entries)
+    }
+
+    /// The location of `channel` at the sending site: a known live one, or one the packet
+    /// introduces with a `location` entry for that site whose `url_sig` verifies with the
+    /// channel key and whose site key derives the site_id (how a new clone first announces itself).
+    public func senderLocation(_ siteID: SiteID, of channel: ChannelRecord, introducedBy entries: [ChangeEntry]) throws -> Location {
         let known = try store.read { try Self.locations(channel: channel, in: $0) }
-        if known.contains(where: { $0.siteID == siteID && !$0.deleted }) { return }
+        if let location = known.first(where: { $0.siteID == siteID && !$0.deleted }) { return location }
         for entry in entries where entry.entity == "location" && entry.key == siteID.text && entry.op == .put {
             guard let location = try? WireJSON.decode(Location.self, from: entry.body, what: "location"),
                   location.siteID == siteID, !location.deleted,
                   let sitekey = try? Base64URL.decode(location.sitekey, what: "sitekey", length: SigningKeyPair.publicKeyLength),
                   SiteID(url: location.url, publicKey: sitekey) == siteID,
                   (try? location.verifyURLSignature(channelPublicKey: channel.publicKey)) != nil else { continue }
-            return
+            return location
         }
         throw EngineError.notForThisSite("site \(siteID.text) is not a location of this channel")
     }

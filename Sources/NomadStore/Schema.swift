@@ -77,6 +77,34 @@ enum Schema {
                 );
                 """)
         }
+        migrator.registerMigration("v2-delivery") { db in
+            try db.execute(sql: """
+                CREATE TABLE outbox (
+                    channel INTEGER NOT NULL REFERENCES channel(id) ON DELETE CASCADE,
+                    site_id TEXT NOT NULL,
+                    position INTEGER NOT NULL REFERENCES entry(position) ON DELETE CASCADE,
+                    PRIMARY KEY (channel, site_id, position)
+                );
+                CREATE TABLE peer (
+                    channel INTEGER NOT NULL REFERENCES channel(id) ON DELETE CASCADE,
+                    site_id TEXT NOT NULL,
+                    offline INTEGER NOT NULL DEFAULT 0 CHECK (offline IN (0, 1)),
+                    attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+                    next_attempt INTEGER NOT NULL DEFAULT 0,
+                    last_heard INTEGER,
+                    last_delivered INTEGER,
+                    last_error TEXT,
+                    vector TEXT,
+                    digest TEXT,
+                    PRIMARY KEY (channel, site_id)
+                );
+                CREATE TABLE seen_token (
+                    token TEXT PRIMARY KEY,
+                    seen_at INTEGER NOT NULL
+                );
+                CREATE INDEX seen_token_age ON seen_token (seen_at);
+                """)
+        }
         return migrator
     }
 }

@@ -2,13 +2,13 @@ import ArgumentParser
 
 /// The `nomadsync` command: wiring only; the work is done by NomadEngine.
 @main
-struct Nomadsync: ParsableCommand {
+struct Nomadsync: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nomadsync",
         abstract: "Keeps the clones of a nomadic channel mirrored across hosts.",
         discussion: "Every command takes --data DIR (default ./data, or NOMADSYNC_DATA). JSON goes to stdout, messages to stderr; a failure exits non-zero and changes nothing.",
         version: "0.1.0",
         subcommands: [InitCommand.self, SiteCommand.self, ChannelCommand.self, ChangeCommand.self,
-                      StateCommand.self, LogCommand.self, PacketCommand.self]
+                      StateCommand.self, LogCommand.self, PacketCommand.self, ServeCommand.self, StatusCommand.self]
     )
 }

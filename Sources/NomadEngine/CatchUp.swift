@@ -1,0 +1,103 @@
+import Foundation
+import NomadCrypto
+import NomadModel
+import NomadStore
+
+/// Entries of one origin this clone lacks, and the clones that reported holding them
+/// (live ones first). Any clone can serve any origin's entries.
+public struct CatchUpNeed: Sendable, Equatable {
+    public var origin: OriginID
+    /// Pull entries with `seq > after`.
+    public var after: UInt64
+    /// The highest seq of this origin that any clone reported or that we hold after a gap.
+    public var through: UInt64
+    public var sources: [Location]
+}
+
+extension Site {
+    /// What to pull (DESIGN §5): for each origin, the entries past our vector that another clone
+    /// reported (heartbeat vectors) or that a held entry shows exist.
+    public func catchUpNeeds(channel nickname: String) throws -> [CatchUpNeed] {
+        let me = try store.read { try $0.site() }?.siteID
+        return try store.read { tx in
+            guard let channel = try tx.channel(nickname: nickname) else { throw EngineError.channelNotFound(nickname) }
+            let vector = try tx.vector(channel: channel.rowID)
+            let peers = try tx.peers(channel: channel.rowID)
+            let locations = try Self.locations(channel: channel, in: tx).filter { !$0.deleted && $0.siteID != me }
+            var targets: [OriginID: UInt64] = [:]
+            for peer in peers {
+                for (origin, seq) in peer.vector?.seqs ?? [:] where seq > vector[origin] {
+                    targets[origin] = max(targets[origin] ?? 0, seq)
+                }
+            }
+            for (origin, seqs) in try tx.pendingSeqs(channel: channel.rowID) {
+                if let last = seqs.last, last > vector[origin] { targets[origin] = max(targets[origin] ?? 0, last) }
+            }
+            let byPeer = Dictionary(peers.map { ($0.siteID, $0) }, uniquingKeysWith: { a, _ in a })
+            return targets.sorted { $0.key < $1.key }.map { origin, through in
+                // Clones that reported the entries first (online before offline), then any other live clone.
+                let ranked = locations.sorted { a, b in
+                    func rank(_ l: Location) -> Int {
+                        let p = byPeer[l.siteID]
+                        let has = (p?.vector?[origin] ?? 0) > vector[origin]
+                        return (has ? 0 : 2) + ((p?.offline ?? false) ? 1 : 0)
+                    }
+                    return (rank(a), a.siteID) < (rank(b), b.siteID)
+                }
+                return CatchUpNeed(origin: origin, after: vector[origin], through: through, sources: ranked)
+            }
+        }
+    }
+
+    /// Serves one page of `origin`'s entries after `after`, sealed to the requesting location's
+    /// site and signed with the channel key.
+    public func servePage(channel: ChannelRecord, to requester: Location, origin: OriginID, after: UInt64, limit: Int) throws -> SealedPage {
+        let site = try identity()
+        let keys = try channelKeys(channel)
+        let cap = max(1, min(limit, limits.maxEntriesPerPacket))
+        let (entries, vector, digest) = try store.read { tx -> ([ChangeEntry], VersionVector, [UInt8]) in
+            let fresh = try tx.channel(portableID: channel.portableID) ?? channel
+            return (try tx.entries(channel: channel.rowID, origin: origin, after: after, limit: cap + 1),
+                    try tx.vector(channel: channel.rowID), fresh.digest)
+        }
+        let page = SyncPage(channel: channel.portableID, from: site.siteID, origin: origin, after: after,
+                            entries: Array(entries.prefix(cap)), more: entries.count > cap, vector: vector,
+                            digest: StateDigest(bytes: digest).hex)
+        let sealKey = try Base64URL.decode(requester.sealkey, what: "sealkey of \(requester.siteID.text)", length: SealKeyPair.publicKeyLength)
+        let binding = SyncPage.binding(channel: channel.portableID, server: site.siteID, requester: requester.siteID, origin: origin, after: after)
+        let sealed = try SealedPayload.seal(Array(try WireJSON.encode(page).utf8), to: sealKey, additionalData: binding, random: random)
+        return SealedPage(channel: channel.portableID, siteID: site.siteID, origin: origin, after: after, data: sealed,
+                          signature: keys.signatureText(over: Array(sealed.data.utf8)))
+    }
+
+    /// Opens a page this site asked `server` for, checking the channel signature, the binding
+    /// to this exact request and that the page holds only what was asked for.
+    public func openPage(_ answer: SealedPage, channel: ChannelRecord, server: Location, origin: OriginID, after: UInt64) throws -> SyncPage {
+        let site = try identity()
+        guard answer.channel == channel.portableID, answer.siteID == server.siteID, answer.origin == origin, answer.after == after else {
+            throw EngineError.notForThisSite("the page answers another request")
+        }
+        try SigningKeyPair.verify(signatureText: answer.signature, over: Array(answer.data.data.utf8), publicKey: channel.publicKey)
+        let binding = SyncPage.binding(channel: channel.portableID, server: server.siteID, requester: site.siteID, origin: origin, after: after)
+        let plain = try answer.data.open(with: site.seal, additionalData: binding)
+        let page = try WireJSON.decode(SyncPage.self, from: Data(plain), what: "sync page", maxDepth: limits.maxJSONDepth)
+        guard page.channel == channel.portableID, page.from == server.siteID, page.origin == origin, page.after == after,
+              page.entries.allSatisfy({ $0.origin == origin && $0.seq > after }) else {
+            throw EngineError.notForThisSite("the page holds entries that were not asked for")
+        }
+        return page
+    }
+
+    /// Replays a pulled page and remembers what the serving clone reported.
+    public func applyPage(_ page: SyncPage, channel: ChannelRecord) throws -> ReplayReport {
+        let report = try replay(channel: channel, page.entries, limits: limits)
+        try heard(channel: channel, from: page.from, vector: page.vector, digest: page.digest)
+        return report
+    }
+
+    /// Records an `X-Zot-Token`; false when it was already used within `window` milliseconds.
+    public func recordToken(_ token: String, window: UInt64 = 30 * 60 * 1000) throws -> Bool {
+        let now = clock.nowMilliseconds()
+        return try store.write { try $0.recordToken(token, now: now, windowStart: now > window ? now - window : 0) }
+    }
+}

@@ -1,0 +1,153 @@
+import Foundation
+import NomadCrypto
+import NomadModel
+import NomadStore
+
+/// Delivery planning (DESIGN §5). The engine decides what goes to which location and when; the
+/// delivery worker in the server carries it out and reports back. Nothing here does I/O.
+///
+/// - Every local change is queued for every other live location, in the same transaction that
+///   appends it (`queueForPeers`), so the outbox survives a crash or restart.
+/// - A packet leaves the outbox only when the receiver acknowledges it (`acknowledged`).
+/// - Any failure retries with exponential backoff and jitter, 1 s … 1 h (`deliveryFailed`).
+/// - A location whose every URL failed is offline until something is heard from it (`heard`),
+///   which flushes its queue at once.
+public struct Backoff: Sendable, Equatable {
+    public var baseMilliseconds: UInt64 = 1_000
+    public var capMilliseconds: UInt64 = 3_600_000
+
+    public init(baseMilliseconds: UInt64 = 1_000, capMilliseconds: UInt64 = 3_600_000) {
+        self.baseMilliseconds = baseMilliseconds
+        self.capMilliseconds = capMilliseconds
+    }
+
+    /// The wait after `attempts` failures in a row: `base·2^(attempts-1)` capped, then a random
+    /// point in its upper half, so peers that failed together do not retry together.
+    public func delay(afterAttempts attempts: Int, random: any RandomSource) -> UInt64 {
+        let shift = UInt64(min(max(attempts - 1, 0), 40))
+        let full = min(capMilliseconds, baseMilliseconds << shift)
+        let half = full / 2
+        return half + (half == 0 ? 0 : random.uint64() % (half + 1))
+    }
+}
+
+/// A packet ready to go to one location: the sealed envelope and the outbox positions it carries.
+public struct OutboundPacket: Sendable {
+    public var envelope: Envelope
+    public var location: Location
+    public var positions: [Int64]
+    public var entryCount: Int { positions.count }
+}
+
+/// Another location of a channel as the delivery worker sees it.
+public struct DeliveryTarget: Sendable {
+    public var location: Location
+    public var peer: PeerRecord
+    public var queued: Int
+
+    /// The main URL, then the fallbacks in the order they were added.
+    public var urls: [String] { [location.url] + location.fallbacks.filter { $0 != location.url } }
+}
+
+extension Site {
+    /// Queues `entries` (already appended) for every other live location of the channel.
+    func queueForPeers(_ entries: [ChangeEntry], channel: ChannelRecord, siteID: SiteID, in tx: StoreTransaction) throws {
+        let peers = try Self.locations(channel: channel, in: tx).filter { !$0.deleted && $0.siteID != siteID }
+        for peer in peers {
+            for entry in entries { try tx.enqueue(channel: channel.rowID, entryID: entry.id, for: peer.siteID) }
+        }
+    }
+
+    /// The other live locations of a channel, with their delivery state and queue depth.
+    public func deliveryTargets(channel: ChannelRecord) throws -> [DeliveryTarget] {
+        let me = try identity().siteID
+        return try store.read { tx in
+            let depths = try tx.outboxDepths(channel: channel.rowID)
+            return try Self.locations(channel: channel, in: tx)
+                .filter { !$0.deleted && $0.siteID != me }
+                .map { loc in
+                    DeliveryTarget(location: loc, peer: try tx.peer(channel: channel.rowID, siteID: loc.siteID) ?? PeerRecord(siteID: loc.siteID),
+                                   queued: depths[loc.siteID] ?? 0)
+                }
+        }
+    }
+
+    /// The next packet for `location`: the oldest queued entries (at most `maxEntries`, and
+    /// under `maxBytes` of entry bodies), with our vector and digest. With nothing queued it is
+    /// a heartbeat (no entries).
+    public func nextPacket(channel nickname: String, to location: Location, maxEntries: Int? = nil,
+                           maxBytes: Int = 2 * 1024 * 1024) throws -> OutboundPacket {
+        let site = try identity()
+        let limit = min(maxEntries ?? limits.maxEntriesPerPacket, limits.maxEntriesPerPacket)
+        let (channel, queued, vector) = try store.read { tx -> (ChannelRecord, [QueuedEntry], VersionVector) in
+            guard let channel = try tx.channel(nickname: nickname) else { throw EngineError.channelNotFound(nickname) }
+            return (channel, try tx.queued(channel: channel.rowID, for: location.siteID, limit: limit),
+                    try tx.vector(channel: channel.rowID))
+        }
+        var taken: [QueuedEntry] = []
+        var bytes = 0
+        for q in queued {
+            let size = q.entry.body.utf8.count + q.entry.key.utf8.count + 200
+            if !taken.isEmpty && bytes + size > maxBytes { break }
+            taken.append(q)
+            bytes += size
+        }
+        let data = SyncData(channel: channel.portableID, from: site.siteID, entries: taken.map(\.entry), vector: vector,
+                            digest: StateDigest(bytes: channel.digest).hex)
+        let sealKey = try Base64URL.decode(location.sealkey, what: "sealkey of \(location.siteID.text)", length: SealKeyPair.publicKeyLength)
+        let binding = Envelope.binding(type: .sync, sender: channel.portableID, siteID: site.siteID, recipientSiteID: location.siteID)
+        let payload = try SealedPayload.seal(Array(try WireJSON.encode(data).utf8), to: sealKey, additionalData: binding, random: random)
+        let envelope = Envelope(type: .sync, sender: channel.portableID, siteID: site.siteID, recipients: [channel.portableID], data: payload)
+        return OutboundPacket(envelope: envelope, location: location, positions: taken.map(\.position))
+    }
+
+    /// The receiver acknowledged a packet: its entries leave the outbox and the location is online.
+    public func acknowledged(channel: ChannelRecord, siteID: SiteID, positions: [Int64]) throws {
+        let now = clock.nowMilliseconds()
+        try store.write { tx in
+            try tx.dequeue(channel: channel.rowID, for: siteID, positions: positions)
+            var peer = try tx.peer(channel: channel.rowID, siteID: siteID) ?? PeerRecord(siteID: siteID)
+            peer.offline = false
+            peer.attempts = 0
+            peer.nextAttempt = 0
+            peer.lastDelivered = now
+            peer.lastError = nil
+            try tx.putPeer(channel: channel.rowID, peer)
+        }
+    }
+
+    /// A delivery failed: retry later with backoff. `unreachable` means no URL of the location
+    /// answered at all, which makes it offline. Returns when the next attempt is due.
+    @discardableResult
+    public func deliveryFailed(channel: ChannelRecord, siteID: SiteID, reason: String, unreachable: Bool,
+                               backoff: Backoff = Backoff()) throws -> UInt64 {
+        let now = clock.nowMilliseconds()
+        return try store.write { tx in
+            var peer = try tx.peer(channel: channel.rowID, siteID: siteID) ?? PeerRecord(siteID: siteID)
+            peer.attempts += 1
+            peer.nextAttempt = now + backoff.delay(afterAttempts: peer.attempts, random: random)
+            peer.offline = unreachable
+            peer.lastError = String(reason.prefix(500))
+            try tx.putPeer(channel: channel.rowID, peer)
+            return peer.nextAttempt
+        }
+    }
+
+    /// Something signed arrived from `siteID`: it is online, its queue is due at once, and we
+    /// remember the vector and digest it reported.
+    public func heard(channel: ChannelRecord, from siteID: SiteID, vector: VersionVector?, digest: String?) throws {
+        let now = clock.nowMilliseconds()
+        try store.write { tx in
+            var peer = try tx.peer(channel: channel.rowID, siteID: siteID) ?? PeerRecord(siteID: siteID)
+            if peer.offline || peer.attempts > 0 {
+                peer.offline = false
+                peer.attempts = 0
+                peer.nextAttempt = 0
+            }
+            peer.lastHeard = now
+            if let vector { peer.vector = vector }
+            if let digest { peer.digest = digest }
+            try tx.putPeer(channel: channel.rowID, peer)
+        }
+    }
+}

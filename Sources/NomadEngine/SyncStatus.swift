@@ -1,0 +1,149 @@
+import Foundation
+import NomadCrypto
+import NomadModel
+import NomadStore
+
+/// How one clone of a channel is doing, seen from this site (DESIGN §5).
+public enum CloneState: String, Sendable, Codable {
+    case online
+    case offline
+    /// Entries are still on their way (to it, or to us when it is this clone).
+    case catchingUp = "catching-up"
+    /// Equal vectors but different digests, or a fork was seen: must never happen; alarm.
+    case diverged
+}
+
+/// One location in the status: its state, how far behind it is, what waits for it.
+public struct LocationStatus: Sendable, Equatable, Codable {
+    public var siteID: SiteID
+    public var url: String
+    public var address: String
+    public var primary: Bool
+    /// True for this site's own clone.
+    public var isSelf: Bool
+    public var state: CloneState
+    /// Entries the clone lacks: for another location, what we hold beyond the vector it last
+    /// reported; for this clone, what others reported beyond ours plus held entries.
+    public var lagEntries: UInt64
+    /// Entries waiting in our outbox for it.
+    public var outbox: Int
+    public var lastHeard: String?
+    public var lastError: String?
+    public var digest: String?
+    public var vector: VersionVector?
+
+    enum CodingKeys: String, CodingKey {
+        case url, address, primary, state, outbox, digest, vector
+        case siteID = "site_id"
+        case isSelf = "self"
+        case lagEntries = "lag_entries"
+        case lastHeard = "last_heard"
+        case lastError = "last_error"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(siteID, forKey: .siteID)
+        try c.encode(url, forKey: .url)
+        try c.encode(address, forKey: .address)
+        try c.encode(primary, forKey: .primary)
+        try c.encode(isSelf, forKey: .isSelf)
+        try c.encode(state, forKey: .state)
+        try c.encode(lagEntries, forKey: .lagEntries)
+        try c.encode(outbox, forKey: .outbox)
+        try c.encode(lastHeard, forKey: .lastHeard)
+        try c.encode(lastError, forKey: .lastError)
+        try c.encode(digest, forKey: .digest)
+        try c.encode(vector, forKey: .vector)
+    }
+}
+
+/// What `GET /api/v1/channels/{nick}` and `nomadsync status NICK --json` print.
+public struct SyncStatus: Sendable, Equatable, Codable {
+    public var nickname: String
+    public var portableID: PortableID
+    public var digest: String
+    public var vector: VersionVector
+    public var entries: Int
+    public var held: Int
+    public var outbox: Int
+    public var diverged: String?
+    public var locations: [LocationStatus]
+
+    enum CodingKeys: String, CodingKey {
+        case nickname, digest, vector, entries, held, outbox, diverged, locations
+        case portableID = "portable_id"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(nickname, forKey: .nickname)
+        try c.encode(portableID, forKey: .portableID)
+        try c.encode(digest, forKey: .digest)
+        try c.encode(vector, forKey: .vector)
+        try c.encode(entries, forKey: .entries)
+        try c.encode(held, forKey: .held)
+        try c.encode(outbox, forKey: .outbox)
+        try c.encode(diverged, forKey: .diverged)
+        try c.encode(locations, forKey: .locations)
+    }
+}
+
+extension Site {
+    /// The channel's clones and how each is doing, from one read snapshot.
+    public func syncStatus(nickname: String) throws -> SyncStatus {
+        try store.read { tx in
+            guard let me = try tx.site() else { throw EngineError.siteNotInitialised }
+            guard let channel = try tx.channel(nickname: nickname) else { throw EngineError.channelNotFound(nickname) }
+            let vector = try tx.vector(channel: channel.rowID)
+            let digest = StateDigest(bytes: channel.digest).hex
+            let held = try tx.pendingCount(channel: channel.rowID)
+            let depths = try tx.outboxDepths(channel: channel.rowID)
+            let peers = Dictionary(try tx.peers(channel: channel.rowID).map { ($0.siteID, $0) }, uniquingKeysWith: { a, _ in a })
+            var reportedAhead: UInt64 = 0
+            var best: [OriginID: UInt64] = [:]
+            for peer in peers.values { for (o, s) in peer.vector?.seqs ?? [:] { best[o] = max(best[o] ?? 0, s) } }
+            for (o, s) in best where s > vector[o] { reportedAhead += s - vector[o] }
+            var rows: [LocationStatus] = []
+            for loc in try Self.locations(channel: channel, in: tx) where !loc.deleted {
+                if loc.siteID == me.siteID {
+                    let lag = reportedAhead + UInt64(held)
+                    let state: CloneState = channel.diverged != nil ? .diverged : (lag > 0 ? .catchingUp : .online)
+                    rows.append(LocationStatus(siteID: loc.siteID, url: loc.url, address: loc.address, primary: loc.primary, isSelf: true,
+                                               state: state, lagEntries: lag, outbox: 0, lastHeard: nil, lastError: nil,
+                                               digest: digest, vector: vector))
+                    continue
+                }
+                let peer = peers[loc.siteID]
+                let theirs = peer?.vector ?? VersionVector()
+                var lag: UInt64 = 0
+                for (o, s) in vector.seqs where s > theirs[o] { lag += s - theirs[o] }
+                let queued = depths[loc.siteID] ?? 0
+                let state: CloneState
+                if let peer, peer.vector == vector, let d = peer.digest, d != digest {
+                    state = .diverged
+                } else if peer?.offline ?? false {
+                    state = .offline
+                } else if lag > 0 || queued > 0 {
+                    state = .catchingUp
+                } else {
+                    state = .online
+                }
+                rows.append(LocationStatus(siteID: loc.siteID, url: loc.url, address: loc.address, primary: loc.primary, isSelf: false,
+                                           state: state, lagEntries: lag, outbox: queued,
+                                           lastHeard: peer?.lastHeard.map(Self.timestampText), lastError: peer?.lastError,
+                                           digest: peer?.digest, vector: peer?.vector))
+            }
+            return SyncStatus(nickname: channel.nickname, portableID: channel.portableID, digest: digest, vector: vector,
+                              entries: try tx.entryCount(channel: channel.rowID), held: held,
+                              outbox: depths.values.reduce(0, +), diverged: channel.diverged,
+                              locations: rows.sorted { ($0.isSelf ? 0 : 1, $0.url) < ($1.isSelf ? 0 : 1, $1.url) })
+        }
+    }
+
+    static func timestampText(_ ms: UInt64) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
+    }
+}

@@ -1,0 +1,115 @@
+/// `GET /channel/{nick}` with `Accept: application/x-zot+json` (DESIGN §6): who the channel is,
+/// its signed list of locations, and the site that answered.
+public struct DiscoveryDocument: Sendable, Equatable, Codable {
+    /// The channel guid.
+    public var id: String
+    /// The channel key's signature over the guid.
+    public var idSig: String
+    public var publicKey: String
+    public var portableID: PortableID
+    public var name: String
+    public var nickname: String
+    /// Every location, deleted ones included (marked), each with its `url_sig`.
+    public var locations: [Location]
+    public var site: SiteInfo
+
+    public init(id: String, idSig: String, publicKey: String, portableID: PortableID, name: String, nickname: String,
+                locations: [Location], site: SiteInfo) {
+        self.id = id
+        self.idSig = idSig
+        self.publicKey = publicKey
+        self.portableID = portableID
+        self.name = name
+        self.nickname = nickname
+        self.locations = locations
+        self.site = site
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, nickname, locations, site
+        case idSig = "id_sig"
+        case publicKey = "public_key"
+        case portableID = "portable_id"
+    }
+}
+
+/// The answering site inside a discovery document; `site_sig` is the site key's signature over `url`.
+public struct SiteInfo: Sendable, Equatable, Codable {
+    public var url: String
+    public var siteID: SiteID
+    public var siteSig: String
+    public var sitekey: String
+    public var sealkey: String
+    public var encryption: [String]
+    public var version: String
+
+    public init(url: String, siteID: SiteID, siteSig: String, sitekey: String, sealkey: String,
+                encryption: [String] = [SealedPayload.algorithm], version: String = Envelope.currentVersion) {
+        self.url = url
+        self.siteID = siteID
+        self.siteSig = siteSig
+        self.sitekey = sitekey
+        self.sealkey = sealkey
+        self.encryption = encryption
+        self.version = version
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case url, sitekey, sealkey, encryption, version
+        case siteID = "site_id"
+        case siteSig = "site_sig"
+    }
+}
+
+/// The answer to `GET /.well-known/webfinger?resource=acct:nick@host` (RFC 7033), with every
+/// live location's channel URL in `aliases`.
+public struct WebFingerDocument: Sendable, Equatable, Codable {
+    public struct Link: Sendable, Equatable, Codable {
+        public var rel: String
+        public var type: String
+        public var href: String
+
+        public init(rel: String, type: String, href: String) {
+            self.rel = rel
+            self.type = type
+            self.href = href
+        }
+    }
+
+    public var subject: String
+    public var aliases: [String]
+    public var links: [Link]
+
+    public init(subject: String, aliases: [String], links: [Link]) {
+        self.subject = subject
+        self.aliases = aliases
+        self.links = links
+    }
+}
+
+/// The body of every refusal: `{"success":false,"message":"…"}`.
+public struct ErrorBody: Sendable, Equatable, Codable {
+    public var success: Bool
+    public var message: String
+
+    public init(message: String) {
+        self.success = false
+        self.message = message
+    }
+}
+
+/// The answer to an accepted `POST /zot`: `{"success":true,"delivery_report":[…]}`.
+public struct DeliveryAnswer: Sendable, Equatable, Codable {
+    public var success: Bool
+    public var deliveryReport: [DeliveryReport]
+
+    public init(success: Bool = true, deliveryReport: [DeliveryReport]) {
+        self.success = success
+        self.deliveryReport = deliveryReport
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case success
+        case deliveryReport = "delivery_report"
+    }
+}

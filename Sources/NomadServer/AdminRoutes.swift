@@ -1,0 +1,83 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NomadEngine
+import NomadModel
+
+/// The local admin API (DESIGN §10) for the paired server and the channel owner: loopback
+/// only, bearer token from `DATA/admin.token`.
+///
+/// - `GET /api/v1/channels` — the channels hosted here.
+/// - `GET /api/v1/channels/{nick}` — status: each location's state, lag, outbox, digest, vector.
+/// - `POST /api/v1/channels/{nick}/changes` — `{"changes":[{"entity","key","op","body"}]}` (or a
+///   bare array), appended in one transaction and queued for every other clone.
+struct AdminRoutes: Sendable {
+    let site: Site
+    let token: String
+    let logger: Logger
+
+    struct ChangeBatch: Decodable {
+        var changes: [Change]
+    }
+
+    struct AppendAnswer: Encodable {
+        var success = true
+        var entries: [ChangeEntry]
+        var digest: String
+    }
+
+    func register(on router: Router<NodeContext>) {
+        let api = router.group("/api/v1")
+        api.get("/channels") { request, context -> Response in
+            try authorise(request, context)
+            return try FederationRoutes.json(try site.channels().map { try site.syncStatus(nickname: $0.nickname) })
+        }
+        api.get("/channels/:nick") { request, context -> Response in
+            try authorise(request, context)
+            do { return try FederationRoutes.json(try site.syncStatus(nickname: context.parameters.get("nick") ?? "")) } catch {
+                throw ServerError.from(error)
+            }
+        }
+        api.post("/channels/:nick/changes") { request, context -> Response in
+            try authorise(request, context)
+            let nick = context.parameters.get("nick") ?? ""
+            let buffer: ByteBuffer
+            do { buffer = try await request.body.collect(upTo: site.limits.maxBodyBytes) } catch {
+                throw ServerError(.contentTooLarge, "the body is over the limit of \(site.limits.maxBodyBytes) bytes")
+            }
+            let data = Data(buffer.readableBytesView)
+            let changes: [Change]
+            do {
+                if data.first(where: { !$0.isASCIIWhitespace }) == UInt8(ascii: "[") {
+                    changes = try WireJSON.decode([Change].self, from: data, what: "changes", maxDepth: site.limits.maxJSONDepth)
+                } else {
+                    changes = try WireJSON.decode(ChangeBatch.self, from: data, what: "changes", maxDepth: site.limits.maxJSONDepth).changes
+                }
+                guard !changes.isEmpty else { throw ServerError(.badRequest, "the batch has no changes") }
+                let entries = try site.append(nickname: nick, changes)
+                logger.info("local changes appended", metadata: ["channel": "\(nick)", "count": "\(entries.count)"])
+                return try FederationRoutes.json(AppendAnswer(entries: entries, digest: try site.syncStatus(nickname: nick).digest))
+            } catch {
+                throw ServerError.from(error)
+            }
+        }
+    }
+
+    /// Loopback peers with the right bearer token only; the comparison takes the same time
+    /// whatever the token.
+    func authorise(_ request: Request, _ context: NodeContext) throws {
+        guard context.isLoopback else { throw ServerError(.forbidden, "the admin API answers loopback clients only") }
+        let value = InboundCheck.header(request, "authorization") ?? ""
+        guard value.hasPrefix("Bearer ") else { throw ServerError(.unauthorized, "an Authorization: Bearer token is required (DATA/admin.token)") }
+        let given = Array(value.dropFirst(7).utf8)
+        let expected = Array(token.utf8)
+        var diff = given.count ^ expected.count
+        for i in 0..<min(given.count, expected.count) { diff |= Int(given[i] ^ expected[i]) }
+        guard diff == 0 else { throw ServerError(.unauthorized, "the bearer token is wrong") }
+    }
+}
+
+extension UInt8 {
+    var isASCIIWhitespace: Bool { self == 0x20 || self == 0x0A || self == 0x0D || self == 0x09 }
+}

@@ -1,0 +1,28 @@
+import Foundation
+import NomadCrypto
+
+/// The admin API's bearer token: `DATA/admin.token`, 32 random bytes as base64url, mode 0600,
+/// made the first time a node starts. Anyone who can read the data directory is an admin.
+public enum AdminToken {
+    public static func path(directory: String) -> String { (directory as NSString).appendingPathComponent("admin.token") }
+
+    /// Reads the token, creating it if missing.
+    public static func loadOrCreate(directory: String, random: any RandomSource) throws -> String {
+        let file = path(directory: directory)
+        if let data = FileManager.default.contents(atPath: file) {
+            let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard token.count >= 32 else { throw AdminTokenError("\(file) holds no usable token (delete it to make a new one)") }
+            return token
+        }
+        let token = Base64URL.encode(random.bytes(32))
+        guard FileManager.default.createFile(atPath: file, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw AdminTokenError("cannot write \(file)")
+        }
+        return token
+    }
+}
+
+public struct AdminTokenError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,153 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NomadCrypto
+import NomadEngine
+import NomadModel
+import NomadTransport
+
+/// The routes other sites call: `POST /zot` (alias `/nomad`), the sync pull, discovery and
+/// WebFinger. Every refusal is a real HTTP status and applies nothing.
+struct FederationRoutes: Sendable {
+    let site: Site
+    let check: InboundCheck
+    let metrics: NodeMetrics
+    let logger: Logger
+    var registry: CodecRegistry = .standard
+
+    func register(on router: Router<NodeContext>) {
+        for path in ["/zot", "/nomad"] {
+            router.post(RouterPath(path)) { request, _ -> Response in
+                do {
+                    let response = try await receive(request)
+                    metrics.packetIn(status: Int(response.status.code))
+                    return response
+                } catch {
+                    let refusal = ServerError.from(error)
+                    metrics.packetIn(status: refusal.status.code)
+                    logger.notice("refused packet", metadata: ["status": "\(refusal.status.code)", "reason": "\(refusal.message)"])
+                    throw refusal
+                }
+            }
+        }
+        router.get("/sync/:portable_id/entries") { request, context -> Response in
+            do { return try await servePage(request, context: context) } catch { throw ServerError.from(error) }
+        }
+        router.get("/channel/:nick") { request, context -> Response in
+            do { return try discovery(request, context: context) } catch { throw ServerError.from(error) }
+        }
+        router.get("/.well-known/webfinger") { request, _ -> Response in
+            do { return try webfinger(request) } catch { throw ServerError.from(error) }
+        }
+    }
+
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok, type: String = "application/json") throws -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = type
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: try WireJSON.encode(value))))
+    }
+
+    // MARK: POST /zot
+
+    func receive(_ request: Request) async throws -> Response {
+        try check.contentType(request)
+        let body = try await check.body(request)
+        let signature = try check.signature(request, body: body)
+        let messageID = Base64URL.encode(Blake2b.hash256(body))
+
+        let envelope: Envelope
+        switch try registry.decode(Data(body), limits: site.limits) {
+        case .ignored(let encoding, let type):
+            logger.info("ignored a message with an unknown encoding", metadata: ["encoding": "\(encoding.prefix(40))", "type": "\(type.rawValue)"])
+            return try Self.json(DeliveryAnswer(deliveryReport: [
+                DeliveryReport(location: try site.identity().url, sender: "", recipient: "", name: "", messageID: messageID,
+                               status: "unknown encoding ignored", date: site.clock.nowText()),
+            ]))
+        case .envelope(let e):
+            envelope = e
+        }
+        guard envelope.type == .sync else {
+            throw ServerError(.badRequest, "message type '\(envelope.type.rawValue)' is not handled by this site yet; only sync is")
+        }
+        let me = try site.identity()
+        guard let channel = try site.store.read({ try $0.channel(portableID: envelope.sender) }) else {
+            throw ServerError(.forbidden, "channel \(envelope.sender.text) is not hosted on this site")
+        }
+        guard envelope.recipients.isEmpty || envelope.recipients.contains(channel.portableID) else {
+            throw ServerError(.forbidden, "no recipient of this packet is hosted on this site")
+        }
+        let plain = try envelope.data.open(with: me.seal, additionalData: envelope.binding(recipientSiteID: me.siteID))
+        let data = try WireJSON.decode(SyncData.self, from: Data(plain), what: "sync data", maxDepth: site.limits.maxJSONDepth)
+        guard data.channel == envelope.sender, data.from == envelope.siteID else {
+            throw ServerError(.badRequest, "the sync data names another channel or site than its envelope")
+        }
+        guard data.entries.count <= site.limits.maxEntriesPerPacket else {
+            throw ServerError(.contentTooLarge, "\(data.entries.count) entries in one packet; the limit is \(site.limits.maxEntriesPerPacket)")
+        }
+        let location = try site.senderLocation(envelope.siteID, of: channel, introducedBy: data.entries)
+        try check.verify(signature, request: request, location: location, channelKey: channel.publicKey, required: HTTPSignature.postHeaders)
+        guard try site.recordToken(InboundCheck.header(request, "x-zot-token") ?? "", window: check.configuration.tokenWindowMilliseconds) else {
+            throw ServerError(.conflict, "X-Zot-Token was already used within the last \(check.configuration.tokenWindowMilliseconds / 60_000) minutes (replay)")
+        }
+        try site.heard(channel: channel, from: envelope.siteID, vector: data.vector, digest: data.digest)
+        let report = try site.replay(channel: channel, data.entries)
+        metrics.entriesApplied(report.applied)
+        if report.applied > 0 || report.held > 0 {
+            logger.info("sync applied", metadata: ["channel": "\(channel.nickname)", "from": "\(location.url)", "report": "\(report.summary)"])
+        }
+        return try Self.json(DeliveryAnswer(deliveryReport: [
+            DeliveryReport(location: me.url, sender: envelope.sender.text, recipient: channel.portableID.text, name: channel.name,
+                           messageID: messageID, status: "sync applied: \(report.summary)", date: site.clock.nowText()),
+        ]))
+    }
+
+    // MARK: GET /sync/{portable_id}/entries
+
+    func servePage(_ request: Request, context: NodeContext) async throws -> Response {
+        let signature = try check.signature(request, body: nil)
+        let pid = try PortableID(validating: context.parameters.get("portable_id") ?? "")
+        guard let channel = try site.store.read({ try $0.channel(portableID: pid) }) else {
+            throw ServerError(.forbidden, "channel \(pid.text) is not hosted on this site")
+        }
+        let query = request.uri.queryParameters
+        guard let originText = query["origin"] else { throw ServerError(.badRequest, "the origin query parameter is required") }
+        let origin = try OriginID(validating: String(originText))
+        guard let after = UInt64(query["after"].map(String.init) ?? "0") else { throw ServerError(.badRequest, "after must be a non-negative integer") }
+        guard let limit = Int(query["limit"].map(String.init) ?? "500"), limit >= 1 else {
+            throw ServerError(.badRequest, "limit must be a positive integer")
+        }
+        // The requester is the location whose id_url signed the request.
+        guard let requester = try site.liveLocations(of: channel).first(where: { "\($0.idURL)#ed25519" == signature.keyID }) else {
+            throw ServerError(.forbidden, "'\(signature.keyID.prefix(200))' is not a live location of this channel")
+        }
+        try check.verify(signature, request: request, location: requester, channelKey: channel.publicKey, required: HTTPSignature.getHeaders)
+        guard try site.recordToken(InboundCheck.header(request, "x-zot-token") ?? "", window: check.configuration.tokenWindowMilliseconds) else {
+            throw ServerError(.conflict, "X-Zot-Token was already used (replay)")
+        }
+        try site.heard(channel: channel, from: requester.siteID, vector: nil, digest: nil)
+        return try Self.json(try site.servePage(channel: channel, to: requester, origin: origin, after: after, limit: limit))
+    }
+
+    // MARK: Discovery
+
+    func discovery(_ request: Request, context: NodeContext) throws -> Response {
+        let nick = context.parameters.get("nick") ?? ""
+        let accept = InboundCheck.header(request, "accept") ?? ""
+        guard accept.isEmpty || accept.contains("application/x-zot+json") || accept.contains("application/json") || accept.contains("*/*") else {
+            throw ServerError(.notAcceptable, "this URL serves application/x-zot+json")
+        }
+        guard (try? site.channel(nickname: nick)) != nil else { throw ServerError(.notFound, "no channel '\(nick.prefix(64))' on this site") }
+        return try Self.json(try site.discovery(nickname: nick), type: "application/x-zot+json")
+    }
+
+    func webfinger(_ request: Request) throws -> Response {
+        guard let resource = request.uri.queryParameters["resource"].map(String.init), !resource.isEmpty else {
+            throw ServerError(.badRequest, "the resource query parameter is required (acct:nick@host)")
+        }
+        guard let document = try site.webfinger(resource: resource) else {
+            throw ServerError(.notFound, "no channel '\(resource.prefix(200))' on this site")
+        }
+        return try Self.json(document, type: "application/jrd+json")
+    }
+}

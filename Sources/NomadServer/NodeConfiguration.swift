@@ -1,0 +1,47 @@
+import NomadModel
+
+/// How a node runs: where it listens and how often it delivers, heartbeats and catches up.
+public struct NodeConfiguration: Sendable {
+    public var host: String = "127.0.0.1"
+    public var port: Int = 8450
+    /// Wire limits (body size, entries per packet, entry body size, JSON depth).
+    public var limits: WireLimits = .standard
+    /// How often each other location gets an empty sync with our vector and digest.
+    public var heartbeatMilliseconds: UInt64 = 30_000
+    /// How often the delivery worker looks at the outbox (local CLI writes land in the store).
+    public var pollMilliseconds: UInt64 = 250
+    /// Entries per outbound packet and per catch-up page.
+    public var packetEntries: Int = 500
+    /// Entry bytes per outbound packet.
+    public var packetBytes: Int = 2 * 1024 * 1024
+    /// Seconds an outbound request may take.
+    public var requestTimeoutSeconds: Double = 15
+    /// Accepted distance between a request's Date header and our clock.
+    public var dateWindowMilliseconds: UInt64 = 15 * 60 * 1000
+    /// How long an `X-Zot-Token` is remembered.
+    public var tokenWindowMilliseconds: UInt64 = 30 * 60 * 1000
+    /// Retry delays: 1 s doubling up to 1 h, with jitter.
+    public var backoffBaseMilliseconds: UInt64 = 1_000
+    public var backoffCapMilliseconds: UInt64 = 3_600_000
+
+    public init() {}
+
+    /// Parses `HOST:PORT` (`[::1]:8450` for IPv6).
+    public static func parseListen(_ text: String) throws -> (String, Int) {
+        var hostPart: Substring
+        var portPart: Substring
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+            hostPart = text[text.index(after: text.startIndex)..<close]
+            portPart = text[text.index(after: close)...].drop(while: { $0 == ":" })
+        } else if let colon = text.lastIndex(of: ":") {
+            hostPart = text[..<colon]
+            portPart = text[text.index(after: colon)...]
+        } else {
+            throw ModelError.invalidField("listen", reason: "'\(text.prefix(80))' must be HOST:PORT, for example 127.0.0.1:8450")
+        }
+        guard !hostPart.isEmpty, let port = Int(portPart), (0...65535).contains(port) else {
+            throw ModelError.invalidField("listen", reason: "'\(text.prefix(80))' must be HOST:PORT with a port from 0 to 65535")
+        }
+        return (String(hostPart), port)
+    }
+}

@@ -1,0 +1,61 @@
+import Metrics
+import NomadEngine
+import Prometheus
+import Synchronization
+
+/// The node's metrics, kept in its own Prometheus registry (no process-global state), and
+/// written as Prometheus text at `GET /metrics`:
+/// - `nomadsync_packets_in_total{status}` and `nomadsync_packets_out_total{status}`
+/// - `nomadsync_entries_applied_total`
+/// - `nomadsync_outbox_depth{channel,location}` and `nomadsync_location_lag_entries{channel,location}`,
+///   set from the store on every scrape.
+public final class NodeMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    let factory: PrometheusMetricsFactory
+    private let gauges = Mutex<[String: Metrics.Gauge]>([:])
+    private let counters = Mutex<[String: Metrics.Counter]>([:])
+
+    public init() {
+        registry = PrometheusCollectorRegistry()
+        factory = PrometheusMetricsFactory(registry: registry)
+    }
+
+    private func counter(_ name: String, _ dimensions: [(String, String)]) -> Metrics.Counter {
+        let key = name + dimensions.map { "|\($0.0)=\($0.1)" }.joined()
+        return counters.withLock { table in
+            if let c = table[key] { return c }
+            let c = Metrics.Counter(label: name, dimensions: dimensions, factory: factory)
+            table[key] = c
+            return c
+        }
+    }
+
+    private func gauge(_ name: String, _ dimensions: [(String, String)]) -> Metrics.Gauge {
+        let key = name + dimensions.map { "|\($0.0)=\($0.1)" }.joined()
+        return gauges.withLock { table in
+            if let g = table[key] { return g }
+            let g = Metrics.Gauge(label: name, dimensions: dimensions, factory: factory)
+            table[key] = g
+            return g
+        }
+    }
+
+    public func packetIn(status: Int) { counter("nomadsync_packets_in_total", [("status", String(status))]).increment() }
+    public func packetOut(status: String) { counter("nomadsync_packets_out_total", [("status", status)]).increment() }
+    public func entriesApplied(_ n: Int) { if n > 0 { counter("nomadsync_entries_applied_total", []).increment(by: n) } }
+    public func entriesPulled(_ n: Int) { if n > 0 { counter("nomadsync_entries_pulled_total", []).increment(by: n) } }
+
+    /// Sets the per-location gauges from the current status of every channel, then renders.
+    public func render(statuses: [SyncStatus]) -> String {
+        for status in statuses {
+            for loc in status.locations where !loc.isSelf {
+                let dims = [("channel", status.nickname), ("location", loc.url)]
+                gauge("nomadsync_outbox_depth", dims).record(loc.outbox)
+                gauge("nomadsync_location_lag_entries", dims).record(Int64(clamping: loc.lagEntries))
+                gauge("nomadsync_location_online", dims).record(loc.state == .offline ? 0 : 1)
+            }
+            gauge("nomadsync_held_entries", [("channel", status.nickname)]).record(status.held)
+        }
+        return registry.emitToString()
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NomadCrypto
+import NomadEngine
+import NomadModel
+import NomadStore
+import NomadTransport
+
+/// A refusal as the client sees it: a real HTTP status with `{"success":false,"message":…}`.
+/// This is the one place where errors of the lower modules become HTTP statuses (DESIGN §4):
+/// 400 malformed, 401 bad signature or signer ≠ sender, 403 unknown location or recipient not
+/// hosted, 409 replayed token or fork, 413 too large, 415 wrong content type, 422 decryption or
+/// entry-id failure.
+public struct ServerError: HTTPResponseError, CustomStringConvertible {
+    public var status: HTTPResponse.Status
+    public var message: String
+
+    public init(_ status: HTTPResponse.Status, _ message: String) {
+        self.status = status
+        self.message = message
+    }
+
+    public var description: String { "\(status.code) \(message)" }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        let body = (try? WireJSON.encode(ErrorBody(message: message))) ?? #"{"success":false,"message":"error"}"#
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        if status == .unauthorized && request.uri.path.hasPrefix("/api/") { headers[.wwwAuthenticate] = "Bearer" }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    /// Maps an error from any lower module to its status.
+    public static func from(_ error: any Error) -> ServerError {
+        switch error {
+        case let e as ServerError:
+            return e
+        case let e as SignatureError:
+            return ServerError(.unauthorized, e.description)
+        case let e as EngineError:
+            switch e {
+            case .invalidEntry, .clockSkew, .invalidImport: return ServerError(.unprocessableContent, e.description)
+            case .fork: return ServerError(.conflict, e.description)
+            case .tooManyEntries: return ServerError(.contentTooLarge, e.description)
+            case .channelNotFound: return ServerError(.notFound, e.description)
+            case .notForThisSite: return ServerError(.forbidden, e.description)
+            case .staleWriter: return ServerError(.conflict, e.description)
+            case .invalidChange, .invalidArgument, .channelExists: return ServerError(.badRequest, e.description)
+            case .siteNotInitialised, .siteAlreadyInitialised: return ServerError(.internalServerError, e.description)
+            }
+        case let e as ModelError:
+            if case .tooLarge = e { return ServerError(.contentTooLarge, "\(e)") }
+            return ServerError(.badRequest, "\(e)")
+        case let e as CryptoError:
+            return ServerError(.unprocessableContent, "the payload cannot be opened by this site: \(e)")
+        case let e as StoreError:
+            return ServerError(.internalServerError, "storage: \(e)")
+        default:
+            return ServerError(.internalServerError, "internal error: \(error)")
+        }
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import GRDB
+import NomadModel
+
+/// What this site knows about delivering to one other location of a channel.
+/// A location without a row is a peer that nothing has gone wrong with yet.
+public struct PeerRecord: Sendable, Equatable {
+    public var siteID: SiteID
+    /// Every URL of the location failed on the last attempt.
+    public var offline: Bool
+    /// Failed attempts in a row (drives the backoff).
+    public var attempts: Int
+    /// Milliseconds since 1970: no delivery before this.
+    public var nextAttempt: UInt64
+    /// When a signed message from this location last arrived.
+    public var lastHeard: UInt64?
+    /// When a packet to this location was last acknowledged.
+    public var lastDelivered: UInt64?
+    public var lastError: String?
+    /// The vector and digest the location last reported (heartbeat or packet).
+    public var vector: VersionVector?
+    public var digest: String?
+
+    public init(siteID: SiteID, offline: Bool = false, attempts: Int = 0, nextAttempt: UInt64 = 0, lastHeard: UInt64? = nil,
+                lastDelivered: UInt64? = nil, lastError: String? = nil, vector: VersionVector? = nil, digest: String? = nil) {
+        self.siteID = siteID
+        self.offline = offline
+        self.attempts = attempts
+        self.nextAttempt = nextAttempt
+        self.lastHeard = lastHeard
+        self.lastDelivered = lastDelivered
+        self.lastError = lastError
+        self.vector = vector
+        self.digest = digest
+    }
+}
+
+/// An entry waiting in the outbox, with its log position (the outbox key).
+public struct QueuedEntry: Sendable, Equatable {
+    public var position: Int64
+    public var entry: ChangeEntry
+}
+
+extension StoreTransaction {
+    // MARK: Outbox
+
+    /// Queues the applied entry `entryID` for `siteID`.
+    public func enqueue(channel: Int64, entryID: String, for siteID: SiteID) throws {
+        try db.execute(sql: """
+            INSERT OR IGNORE INTO outbox (channel, site_id, position)
+            SELECT channel, ?, position FROM entry WHERE channel = ? AND id = ?
+            """, arguments: [siteID.text, channel, entryID])
+    }
+
+    /// The oldest queued entries for `siteID`, at most `limit`.
+    public func queued(channel: Int64, for siteID: SiteID, limit: Int) throws -> [QueuedEntry] {
+        try Row.fetchAll(db, sql: """
+            SELECT e.position AS position, e.id, e.origin, e.seq, e.hlc, e.entity, e.key, e.op, e.body
+            FROM outbox o JOIN entry e ON e.position = o.position
+            WHERE o.channel = ? AND o.site_id = ? ORDER BY o.position LIMIT ?
+            """, arguments: [channel, siteID.text, limit]).map { QueuedEntry(position: $0["position"], entry: try entry(from: $0)) }
+    }
+
+    /// Removes acknowledged entries from the outbox.
+    public func dequeue(channel: Int64, for siteID: SiteID, positions: [Int64]) throws {
+        for chunk in stride(from: 0, to: positions.count, by: 500) {
+            let part = positions[chunk..<min(chunk + 500, positions.count)]
+            let marks = Array(repeating: "?", count: part.count).joined(separator: ",")
+            var args: StatementArguments = [channel, siteID.text]
+            for p in part { args += [p] }
+            try db.execute(sql: "DELETE FROM outbox WHERE channel = ? AND site_id = ? AND position IN (\(marks))", arguments: args)
+        }
+    }
+
+    /// Entries queued for each location of the channel.
+    public func outboxDepths(channel: Int64) throws -> [SiteID: Int] {
+        var out: [SiteID: Int] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT site_id, COUNT(*) AS n FROM outbox WHERE channel = ? GROUP BY site_id",
+                                    arguments: [channel]) {
+            out[try SiteID(validating: row["site_id"])] = row["n"]
+        }
+        return out
+    }
+
+    // MARK: Peers
+
+    func peer(from row: Row) throws -> PeerRecord {
+        var vector: VersionVector?
+        if let text: String = row["vector"] {
+            vector = try WireJSON.decode(VersionVector.self, from: Data(text.utf8), what: "stored peer vector")
+        }
+        return PeerRecord(
+            siteID: try SiteID(validating: row["site_id"]), offline: row["offline"], attempts: row["attempts"],
+            nextAttempt: UInt64(max(0, row["next_attempt"] as Int64)),
+            lastHeard: (row["last_heard"] as Int64?).map { UInt64(max(0, $0)) },
+            lastDelivered: (row["last_delivered"] as Int64?).map { UInt64(max(0, $0)) },
+            lastError: row["last_error"], vector: vector, digest: row["digest"])
+    }
+
+    public func peer(channel: Int64, siteID: SiteID) throws -> PeerRecord? {
+        try Row.fetchOne(db, sql: "SELECT * FROM peer WHERE channel = ? AND site_id = ?", arguments: [channel, siteID.text])
+            .map(peer(from:))
+    }
+
+    public func peers(channel: Int64) throws -> [PeerRecord] {
+        try Row.fetchAll(db, sql: "SELECT * FROM peer WHERE channel = ? ORDER BY site_id", arguments: [channel]).map(peer(from:))
+    }
+
+    public func putPeer(channel: Int64, _ p: PeerRecord) throws {
+        let vectorText = try p.vector.map { try WireJSON.encode($0) }
+        try db.execute(sql: """
+            INSERT INTO peer (channel, site_id, offline, attempts, next_attempt, last_heard, last_delivered, last_error, vector, digest)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (channel, site_id) DO UPDATE SET
+                offline = excluded.offline, attempts = excluded.attempts, next_attempt = excluded.next_attempt,
+                last_heard = excluded.last_heard, last_delivered = excluded.last_delivered,
+                last_error = excluded.last_error, vector = excluded.vector, digest = excluded.digest
+            """, arguments: [channel, p.siteID.text, p.offline, p.attempts, Int64(clamping: p.nextAttempt),
+                             p.lastHeard.map { Int64(clamping: $0) }, p.lastDelivered.map { Int64(clamping: $0) },
+                             p.lastError, vectorText, p.digest])
+    }
+
+    // MARK: Replay window
+
+    /// Records a request token; false when it was already seen since `windowStart`.
+    /// Tokens older than the window are forgotten.
+    public func recordToken(_ token: String, now: UInt64, windowStart: UInt64) throws -> Bool {
+        try db.execute(sql: "DELETE FROM seen_token WHERE seen_at < ?", arguments: [Int64(clamping: windowStart)])
+        if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM seen_token WHERE token = ?)", arguments: [token]) == true {
+            return false
+        }
+        try db.execute(sql: "INSERT INTO seen_token (token, seen_at) VALUES (?, ?)", arguments: [token, Int64(clamping: now)])
+        return true
+    }
+}
