@@ -1,0 +1,129 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A free TCP port on 127.0.0.1 (bind to port 0, read it back, close).
+func freeLoopbackPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw Failure("socket() failed") }
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+    guard bound == 0 else { throw Failure("bind() failed") }
+    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+    return Int(UInt16(bigEndian: addr.sin_port))
+}
+
+/// One site: its own data directory, a random loopback port, and `nomadsync serve` as a real
+/// child process that can be stopped with SIGTERM or killed with SIGKILL.
+final class NodeProcess: @unchecked Sendable {
+    let name: String
+    let cli: CLI
+    let port: Int
+    var url: String { "http://127.0.0.1:\(port)" }
+    private var process: Process?
+
+    init(_ name: String) throws {
+        self.name = name
+        port = try freeLoopbackPort()
+        var cli = CLI(data: tempPath(name))
+        cli.environment["NOMADSYNC_PASSPHRASE"] = "integration passphrase"
+        self.cli = cli
+        try cli.ok(["init", "--url", "http://127.0.0.1:\(port)"])
+    }
+
+    var logPath: String { cli.data + "/serve.log" }
+
+    /// Starts `nomadsync serve` and waits (bounded) until `/health` answers.
+    func start(heartbeat: Double = 0.5) async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLI.binary)
+        process.arguments = ["serve", "--data", cli.data, "--listen", "127.0.0.1:\(port)", "--heartbeat", String(heartbeat), "--poll", "50"]
+        if !FileManager.default.fileExists(atPath: logPath) { FileManager.default.createFile(atPath: logPath, contents: nil) }
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        log.seekToEndOfFile()
+        process.standardOutput = log
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+        for _ in 0..<200 {
+            if (try? await HTTP.get("\(url)/health"))?.0 == 200 { return }
+            guard process.isRunning else { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw Failure("\(name) did not become healthy; log:\n\(self.log(lines: 20))")
+    }
+
+    func kill9() {
+        guard let process, process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        self.process = nil
+    }
+
+    /// SIGTERM, then waits for a clean exit (bounded); returns the exit status.
+    @discardableResult
+    func stop() async -> Int32? {
+        guard let process, process.isRunning else { return nil }
+        kill(process.processIdentifier, SIGTERM)
+        for _ in 0..<200 where process.isRunning { try? await Task.sleep(for: .milliseconds(50)) }
+        if process.isRunning { kill9(); return nil }
+        self.process = nil
+        return process.terminationStatus
+    }
+
+    func log(lines: Int) -> String {
+        let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").suffix(lines).joined(separator: "\n")
+    }
+
+    func status(_ nick: String = "alice") throws -> [String: Any] { try cli.json(["status", nick, "--json"]) }
+    func digest(_ nick: String = "alice") throws -> String { try status(nick)["digest"] as? String ?? "" }
+
+    var adminToken: String {
+        get throws { try String(contentsOfFile: cli.data + "/admin.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) }
+    }
+
+    func remove() {
+        kill9()
+        try? FileManager.default.removeItem(atPath: cli.data)
+    }
+}
+
+/// Plain HTTP from the tests (FoundationNetworking).
+enum HTTP {
+    static func get(_ url: String, headers: [String: String] = [:]) async throws -> (Int, Data) {
+        var request = URLRequest(url: URL(string: url)!, timeoutInterval: 5)
+        for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+    }
+
+    static func post(_ url: String, body: Data, headers: [String: String] = [:]) async throws -> (Int, Data) {
+        var request = URLRequest(url: URL(string: url)!, timeoutInterval: 10)
+        request.httpMethod = "POST"
+        request.httpBody = body
+        for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
+    }
+}
+
+/// Waits (bounded) until `condition` holds; returns the seconds it took or throws with `what`.
+@discardableResult
+func eventually(_ what: String, timeout: Double = 30, _ condition: () throws -> Bool) async throws -> Double {
+    let start = Date()
+    while Date().timeIntervalSince(start) < timeout {
+        if (try? condition()) == true { return Date().timeIntervalSince(start) }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    throw Failure("timed out after \(timeout) s waiting for \(what)")
+}

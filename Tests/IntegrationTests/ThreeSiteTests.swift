@@ -1,0 +1,103 @@
+import Foundation
+import Testing
+
+/// Three real `nomadsync serve` processes on loopback with three data directories.
+@Suite(.serialized)
+struct ThreeSiteTests {
+    /// alice created on A, cloned to B and C by export/import; all three serving.
+    static func cluster() async throws -> (NodeProcess, NodeProcess, NodeProcess) {
+        let a = try NodeProcess("a"), b = try NodeProcess("b"), c = try NodeProcess("c")
+        try a.cli.ok(["channel", "create", "alice", "--name", "Alice"])
+        let file = tempPath("alice.nomad")
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try a.cli.ok(["channel", "export", "alice", "-o", file, "--kdf", "interactive"])
+        try b.cli.ok(["channel", "import", file])
+        try c.cli.ok(["channel", "import", file])
+        try await a.start()
+        try await b.start()
+        try await c.start()
+        return (a, b, c)
+    }
+
+    static func converged(_ nodes: [NodeProcess], locations: Int = 3) throws -> Bool {
+        let statuses = try nodes.map { try $0.status() }
+        let digests = Set(statuses.map { $0["digest"] as? String ?? "" })
+        return digests.count == 1 && statuses.allSatisfy { ($0["locations"] as? [Any])?.count == locations }
+    }
+
+    @Test func changesMadeOnEverySiteConverge() async throws {
+        let (a, b, c) = try await Self.cluster()
+        defer { [a, b, c].forEach { $0.remove() } }
+        // Each clone announces itself: every site learns all three locations.
+        try await eventually("all three sites to know three locations") { try Self.converged([a, b, c]) }
+
+        try a.cli.ok(["change", "put", "alice", "item", "from-a", "--body", #"{"by":"a"}"#])
+        try b.cli.ok(["change", "delete", "alice", "profile", "profile"])
+        let batch = Data(#"{"changes":[{"entity":"item","key":"from-c","op":"put","body":"{\"by\":\"c\"}"}]}"#.utf8)
+        let (code, answer) = try await HTTP.post("\(c.url)/api/v1/channels/alice/changes", body: batch,
+                                                 headers: ["Authorization": "Bearer \(try c.adminToken)", "Content-Type": "application/json"])
+        #expect(code == 200, "\(String(decoding: answer, as: UTF8.self))")
+        let seconds = try await eventually("equal digests after changes on A, B and C") { try Self.converged([a, b, c]) }
+        print("propagation: changes on three sites converged in \(String(format: "%.2f", seconds)) s")
+
+        let state = try b.cli.ok(["state", "alice", "--json"]).stdout
+        #expect(state.contains("from-a") && state.contains("from-c"))
+        try await eventually("every location online in A's status") {
+            let locations = try a.status()["locations"] as? [[String: Any]] ?? []
+            return locations.count == 3 && locations.allSatisfy { $0["state"] as? String == "online" }
+        }
+        for node in [a, b, c] { #expect(await node.stop() == 0, "\(node.name) did not stop cleanly on SIGTERM") }
+    }
+
+    @Test func theAdminAPIWantsTheTokenAndValidatesBeforeWriting() async throws {
+        let a = try NodeProcess("a")
+        defer { a.remove() }
+        try a.cli.ok(["channel", "create", "alice"])
+        try await a.start()
+        let before = try a.digest()
+        let url = "\(a.url)/api/v1/channels/alice/changes"
+        let good = Data(#"[{"entity":"item","key":"1","op":"put","body":"{}"}]"#.utf8)
+        #expect(try await HTTP.post(url, body: good).0 == 401)
+        #expect(try await HTTP.post(url, body: good, headers: ["Authorization": "Bearer wrong"]).0 == 401)
+        let auth = ["Authorization": "Bearer \(try a.adminToken)"]
+        let bad = Data(#"[{"entity":"item","key":"1","op":"put","body":"{}"},{"entity":"item","key":"2","op":"put","body":"{not json"}]"#.utf8)
+        let (code, body) = try await HTTP.post(url, body: bad, headers: auth)
+        #expect(code == 400, "\(String(decoding: body, as: UTF8.self))")
+        #expect(try a.digest() == before, "a refused batch wrote something")
+        #expect(try await HTTP.post(url, body: good, headers: auth).0 == 200)
+        #expect(try a.digest() != before)
+        let (statusCode, status) = try await HTTP.get("\(a.url)/api/v1/channels/alice", headers: auth)
+        #expect(statusCode == 200)
+        let json = try JSONSerialization.jsonObject(with: status) as? [String: Any]
+        #expect(json?["digest"] as? String == (try a.digest()))
+    }
+
+    @Test func aCloneKilledWhileOthersWriteCatchesUpEvenWithTheOriginDown() async throws {
+        let (a, b, c) = try await Self.cluster()
+        defer { [a, b, c].forEach { $0.remove() } }
+        try await eventually("all three sites to know three locations") { try Self.converged([a, b, c]) }
+
+        c.kill9()
+        for (node, prefix) in [(a, "a"), (b, "b")] {
+            let file = tempPath("\(prefix).jsonl")
+            let lines = (0..<1000).map { #"{"entity":"item","key":"\#(prefix)-\#($0)","op":"put","body":"{\"n\":\#($0)}"}"# }
+            try lines.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+            try node.cli.ok(["change", "apply", "alice", "--file", file])
+            try? FileManager.default.removeItem(atPath: file)
+        }
+        try await eventually("A and B to converge", timeout: 60) { try a.digest() == b.digest() }
+
+        // The origin of half the entries goes down before C comes back: C must get A's entries from B.
+        a.kill9()
+        let started = Date()
+        try await c.start()
+        let seconds = try await eventually("C to catch up from B", timeout: 90) { try c.digest() == b.digest() }
+        let total = Date().timeIntervalSince(started)
+        print("catch-up: 2000 entries on C in \(String(format: "%.2f", seconds)) s after healthy (\(String(format: "%.2f", total)) s from start), \(Int(2000 / max(total, 0.001))) entries/s")
+        let entries = try c.status()["entries"] as? Int ?? 0
+        #expect(entries == (try b.status()["entries"] as? Int ?? -1))
+
+        try await a.start()
+        try await eventually("all three equal after A returns", timeout: 60) { try Self.converged([a, b, c]) }
+    }
+}
