@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
-# Produces every JSON shape with the built binary (two sites in temporary data dirs) and validates
-# it against Schemas/ with python-jsonschema.
+# Produces every JSON shape with the built binary (two sites in temporary data dirs, then the same
+# two sites serving on random loopback ports) and validates it against Schemas/ with
+# python-jsonschema.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin="${NOMADSYNC_BIN:-.build/debug/nomadsync}"
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
 a="$work/a"; b="$work/b"
-"$bin" init --url http://127.0.0.1:18451 --data "$a" >/dev/null 2>&1
-"$bin" init --url http://127.0.0.1:18452 --data "$b" >/dev/null 2>&1
+read -r pa pb < <(python3 -c 'import socket
+s=[socket.socket() for _ in range(2)]
+[x.bind(("127.0.0.1",0)) for x in s]
+print(*[x.getsockname()[1] for x in s])')
+A="http://127.0.0.1:$pa"; B="http://127.0.0.1:$pb"
+"$bin" init --url "$A" --data "$a" >/dev/null 2>&1
+"$bin" init --url "$B" --data "$b" >/dev/null 2>&1
 "$bin" channel create alice --name "Alice" --data "$a" >/dev/null 2>&1
 "$bin" change put alice item k1 --body '{"content":"hi"}' --data "$a" >/dev/null
 "$bin" change delete alice item k1 --data "$a" >/dev/null
@@ -33,4 +41,35 @@ v state.schema.json "$work/state.json"
 v envelope.schema.json "$work/envelope.json"
 v sealed-payload.schema.json <(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["data"]))' "$work/envelope.json")
 v sync-data.schema.json "$work/sync.json"
+
+# The same two sites serving: documents fetched over HTTP from running nodes.
+"$bin" serve --data "$a" --listen "127.0.0.1:$pa" --heartbeat 0.5 --poll 50 >"$work/a.log" 2>&1 & pids+=($!)
+"$bin" serve --data "$b" --listen "127.0.0.1:$pb" --heartbeat 0.5 --poll 50 >"$work/b.log" 2>&1 & pids+=($!)
+for url in "$A" "$B"; do
+  for _ in $(seq 1 100); do curl -fs "$url/health" >/dev/null && break; sleep 0.1; done
+done
+# B's import announced B to A; wait (bounded) until A lists both locations.
+for _ in $(seq 1 100); do
+  [ "$("$bin" status alice --json --data "$a" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["locations"]))')" = 2 ] && break
+  sleep 0.1
+done
+curl -fs -H 'Accept: application/x-zot+json' "$A/channel/alice" > "$work/discovery.json"
+curl -fs "$A/.well-known/webfinger?resource=acct:alice@127.0.0.1:$pa" > "$work/webfinger.json"
+curl -fs -H "Authorization: Bearer $(cat "$a/admin.token")" "$A/api/v1/channels/alice" > "$work/status-a.json"
+"$bin" status alice --json --data "$b" > "$work/status-b.json"
+code=$(curl -s -o "$work/error.json" -w '%{http_code}' -X POST -H 'Content-Type: text/plain' --data '{}' "$A/zot")
+[ "$code" = 415 ] || { echo "expected 415 from a wrong content type, got $code" >&2; exit 1; }
+"$bin" change put alice item k3 --body '{"content":"pushed"}' --data "$a" >/dev/null
+"$bin" sync push alice --to "$B" --data "$a" > "$work/answer.json" 2>/dev/null
+writer=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["writer"])' "$work/show-a.json")
+"$bin" sync pull alice --from "$A" --origin "$writer" --raw --data "$b" > "$work/page.json"
+curl -fs "$A/metrics" > "$work/metrics.txt"
+grep -q '^nomadsync_packets_in_total' "$work/metrics.txt" || { echo "no packet counters in /metrics" >&2; exit 1; }
+v discovery.schema.json "$work/discovery.json"
+v webfinger.schema.json "$work/webfinger.json"
+v status.schema.json "$work/status-a.json"
+v status.schema.json "$work/status-b.json"
+v error-body.schema.json "$work/error.json"
+v delivery-answer.schema.json "$work/answer.json"
+v sync-page.schema.json "$work/page.json"
 echo "schemas: all documents valid"
