@@ -97,7 +97,15 @@ struct ThreeSiteTests {
         let entries = try c.status()["entries"] as? Int ?? 0
         #expect(entries == (try b.status()["entries"] as? Int ?? -1))
 
+        // A died with its own 1000 entries still queued for C: the queue is in A's store...
+        func queuedForC() throws -> Int {
+            let locations = try a.status()["locations"] as? [[String: Any]] ?? []
+            return locations.first { $0["url"] as? String == c.url }?["outbox"] as? Int ?? -1
+        }
+        #expect(try queuedForC() == 1000)
+        // ...and is delivered (and acknowledged, as duplicates) once A is back.
         try await a.start()
         try await eventually("all three equal after A returns", timeout: 60) { try Self.converged([a, b, c]) }
+        try await eventually("A's outbox for C to drain after its restart", timeout: 60) { try queuedForC() == 0 }
     }
 }
