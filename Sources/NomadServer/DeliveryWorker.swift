@@ -119,9 +119,11 @@ public struct DeliveryWorker: Service {
     func post(_ body: [UInt8], channel: ChannelRecord, urls: [String]) async -> Attempt {
         var lastReason = "no URL"
         var answered = false
+        let signer: RequestSigner
+        do { signer = try self.signer(for: channel) } catch { return .refused("cannot open the channel key: \(error)") }
         for base in urls {
             do {
-                let request = try signer(for: channel).post(url: "\(base)/zot", body: body, now: site.clock.nowMilliseconds())
+                let request = try signer.post(url: "\(base)/zot", body: body, now: site.clock.nowMilliseconds())
                 let response = try await transport.send(request)
                 answered = true
                 if (200..<300).contains(response.status),

@@ -12,32 +12,32 @@ import Synchronization
 public final class NodeMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     let factory: PrometheusMetricsFactory
-    private let gauges = Mutex<[String: Metrics.Gauge]>([:])
     private let counters = Mutex<[String: Metrics.Counter]>([:])
+    private let gauges = Mutex<[String: Metrics.Gauge]>([:])
 
     public init() {
         registry = PrometheusCollectorRegistry()
         factory = PrometheusMetricsFactory(registry: registry)
     }
 
-    private func counter(_ name: String, _ dimensions: [(String, String)]) -> Metrics.Counter {
+    /// The metric for `name` and `dimensions`, made on first use and kept.
+    private static func cached<M>(_ table: borrowing Mutex<[String: M]>, _ name: String, _ dimensions: [(String, String)],
+                                  make: () -> M) -> M {
         let key = name + dimensions.map { "|\($0.0)=\($0.1)" }.joined()
-        return counters.withLock { table in
-            if let c = table[key] { return c }
-            let c = Metrics.Counter(label: name, dimensions: dimensions, factory: factory)
-            table[key] = c
-            return c
+        return table.withLock { entries in
+            if let found = entries[key] { return found }
+            let made = make()
+            entries[key] = made
+            return made
         }
     }
 
+    private func counter(_ name: String, _ dimensions: [(String, String)]) -> Metrics.Counter {
+        Self.cached(counters, name, dimensions) { Metrics.Counter(label: name, dimensions: dimensions, factory: factory) }
+    }
+
     private func gauge(_ name: String, _ dimensions: [(String, String)]) -> Metrics.Gauge {
-        let key = name + dimensions.map { "|\($0.0)=\($0.1)" }.joined()
-        return gauges.withLock { table in
-            if let g = table[key] { return g }
-            let g = Metrics.Gauge(label: name, dimensions: dimensions, factory: factory)
-            table[key] = g
-            return g
-        }
+        Self.cached(gauges, name, dimensions) { Metrics.Gauge(label: name, dimensions: dimensions, factory: factory) }
     }
 
     public func packetIn(status: Int) { counter("nomadsync_packets_in_total", [("status", String(status))]).increment() }
