@@ -22,6 +22,7 @@ node on $data, serving $url
   status:     $bin status demo --data $data
   a change:   $bin change put demo item hello --body '{"content":"hi"}' --data $data
   discovery:  curl -H 'Accept: application/x-zot+json' $url/channel/demo
-  admin API:  curl -H "Authorization: Bearer \$(cat $data/admin.token)" $url/api/v1/channels/demo
+  admin API:  curl --unix-socket $data/admin.sock -H "Authorization: Bearer \$(cat $data/admin.token)" http://localhost/api/v1/channels/demo
+  metrics:    curl --unix-socket $data/admin.sock http://localhost/metrics
 MSG
 exec "$bin" serve --data "$data" --listen "$listen"

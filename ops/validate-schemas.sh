@@ -45,6 +45,8 @@ v sync-data.schema.json "$work/sync.json"
 # The same two sites serving: documents fetched over HTTP from running nodes.
 "$bin" serve --data "$a" --listen "127.0.0.1:$pa" --heartbeat 0.5 --poll 50 >"$work/a.log" 2>&1 & pids+=($!)
 "$bin" serve --data "$b" --listen "127.0.0.1:$pb" --heartbeat 0.5 --poll 50 >"$work/b.log" 2>&1 & pids+=($!)
+# The admin API and /metrics answer on each node's own Unix socket, never on the federation port.
+admin_a=(--unix-socket "$a/admin.sock")
 for url in "$A" "$B"; do
   for _ in $(seq 1 100); do curl -fs "$url/health" >/dev/null && break; sleep 0.1; done
 done
@@ -55,7 +57,10 @@ for _ in $(seq 1 100); do
 done
 curl -fs -H 'Accept: application/x-zot+json' "$A/channel/alice" > "$work/discovery.json"
 curl -fs "$A/.well-known/webfinger?resource=acct:alice@127.0.0.1:$pa" > "$work/webfinger.json"
-curl -fs -H "Authorization: Bearer $(cat "$a/admin.token")" "$A/api/v1/channels/alice" > "$work/status-a.json"
+for _ in $(seq 1 100); do [ -S "$a/admin.sock" ] && break; sleep 0.1; done
+curl -fs "${admin_a[@]}" -H "Authorization: Bearer $(cat "$a/admin.token")" "http://localhost/api/v1/channels/alice" > "$work/status-a.json"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(cat "$a/admin.token")" "$A/api/v1/channels/alice")
+[ "$code" = 404 ] || { echo "the admin API answered on the federation listener ($code)" >&2; exit 1; }
 "$bin" status alice --json --data "$b" > "$work/status-b.json"
 code=$(curl -s -o "$work/error.json" -w '%{http_code}' -X POST -H 'Content-Type: text/plain' --data '{}' "$A/zot")
 [ "$code" = 415 ] || { echo "expected 415 from a wrong content type, got $code" >&2; exit 1; }
@@ -63,7 +68,7 @@ code=$(curl -s -o "$work/error.json" -w '%{http_code}' -X POST -H 'Content-Type:
 "$bin" sync push alice --to "$B" --data "$a" > "$work/answer.json" 2>/dev/null
 writer=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["writer"])' "$work/show-a.json")
 "$bin" sync pull alice --from "$A" --origin "$writer" --raw --data "$b" > "$work/page.json"
-curl -fs "$A/metrics" > "$work/metrics.txt"
+curl -fs "${admin_a[@]}" "http://localhost/metrics" > "$work/metrics.txt"
 grep -q '^nomadsync_packets_in_total' "$work/metrics.txt" || { echo "no packet counters in /metrics" >&2; exit 1; }
 v discovery.schema.json "$work/discovery.json"
 v webfinger.schema.json "$work/webfinger.json"

@@ -39,6 +39,11 @@ public enum Base64URL {
         return Array(output.prefix(written))
     }
 
+    /// Whether `byte` is one of the 64 characters of the base64url alphabet.
+    public static func isAlphabet(_ byte: UInt8) -> Bool {
+        (65...90).contains(byte) || (97...122).contains(byte) || (48...57).contains(byte) || byte == 45 || byte == 95
+    }
+
     /// Decodes and checks the byte length in one step.
     public static func decode(_ text: String, what: String, length: Int) throws -> [UInt8] {
         let bytes = try decode(text, what: what)

@@ -34,9 +34,12 @@ extension Site {
                 if let last = seqs.last, last > vector[origin] { targets[origin] = max(targets[origin] ?? 0, last) }
             }
             let byPeer = Dictionary(peers.map { ($0.siteID, $0) }, uniquingKeysWith: { a, _ in a })
+            // A clone whose last pull or delivery failed is left alone until its backoff ends.
+            let now = clock.nowMilliseconds()
+            let ready = locations.filter { (byPeer[$0.siteID]?.nextAttempt ?? 0) <= now }
             return targets.sorted { $0.key < $1.key }.map { origin, through in
                 // Clones that reported the entries first (online before offline), then any other live clone.
-                let ranked = locations.sorted { a, b in
+                let ranked = ready.sorted { a, b in
                     func rank(_ l: Location) -> Int {
                         let p = byPeer[l.siteID]
                         let has = (p?.vector?[origin] ?? 0) > vector[origin]
@@ -45,13 +48,18 @@ extension Site {
                     return (rank(a), a.siteID) < (rank(b), b.siteID)
                 }
                 return CatchUpNeed(origin: origin, after: vector[origin], through: through, sources: ranked)
-            }
+            }.filter { !$0.sources.isEmpty }
         }
     }
 
     /// Serves one page of `origin`'s entries after `after`, sealed to the requesting location's
     /// site and signed with the channel key.
-    public func servePage(channel: ChannelRecord, to requester: Location, origin: OriginID, after: UInt64, limit: Int) throws -> SealedPage {
+    ///
+    /// A page holds at most `limit` entries (capped by the wire limit) and at most `maxBytes` of
+    /// entry bodies and keys, but always at least one entry when there is one, so it is bounded
+    /// in bytes as well as in entries.
+    public func servePage(channel: ChannelRecord, to requester: Location, origin: OriginID, after: UInt64, limit: Int,
+                          maxBytes: Int = 2 * 1024 * 1024) throws -> SealedPage {
         let site = try identity()
         let keys = try channelKeys(channel)
         let cap = max(1, min(limit, limits.maxEntriesPerPacket))
@@ -60,8 +68,16 @@ extension Site {
             return (try tx.entries(channel: channel.rowID, origin: origin, after: after, limit: cap + 1),
                     try tx.vector(channel: channel.rowID), fresh.digest)
         }
+        var taken: [ChangeEntry] = []
+        var bytes = 0
+        for entry in entries.prefix(cap) {
+            let size = Self.wireSize(of: entry)
+            if !taken.isEmpty && bytes + size > maxBytes { break }
+            taken.append(entry)
+            bytes += size
+        }
         let page = SyncPage(channel: channel.portableID, from: site.siteID, origin: origin, after: after,
-                            entries: Array(entries.prefix(cap)), more: entries.count > cap, vector: vector,
+                            entries: taken, more: entries.count > taken.count, vector: vector,
                             digest: StateDigest(bytes: digest).hex)
         let sealKey = try Base64URL.decode(requester.sealkey, what: "sealkey of \(requester.siteID.text)", length: SealKeyPair.publicKeyLength)
         let binding = SyncPage.binding(channel: channel.portableID, server: site.siteID, requester: requester.siteID, origin: origin, after: after)
@@ -88,16 +104,30 @@ extension Site {
         return page
     }
 
-    /// Replays a pulled page and remembers what the serving clone reported.
-    public func applyPage(_ page: SyncPage, channel: ChannelRecord) throws -> ReplayReport {
-        let report = try replay(channel: channel, page.entries, limits: limits)
-        try heard(channel: channel, from: page.from, vector: page.vector, digest: page.digest)
-        return report
+    /// An upper estimate of an entry's bytes on the wire: body and key (JSON escaping can at most
+    /// double them) plus the fixed fields.
+    static func wireSize(of entry: ChangeEntry) -> Int {
+        2 * (entry.body.utf8.count + entry.key.utf8.count) + entry.entity.utf8.count + 200
     }
 
-    /// Records an `X-Zot-Token`; false when it was already used within `window` milliseconds.
-    public func recordToken(_ token: String, window: UInt64 = 30 * 60 * 1000) throws -> Bool {
+    /// Replays a pulled page and remembers what the serving clone reported, in one transaction.
+    public func applyPage(_ page: SyncPage, channel: ChannelRecord) throws -> ReplayReport {
+        try store.write { tx in
+            let report = try ReplayEngine(limits: limits).apply(page.entries, to: channel, in: tx, now: clock.nowMilliseconds())
+            _ = try recordReport(channel: channel, from: page.from, vector: page.vector, digest: page.digest, in: tx)
+            return report
+        }
+    }
+
+    /// Accepts a signed pull request from `requester`: records its token (refused if seen within
+    /// `window` ms) and that the location was heard from, in one transaction.
+    public func acceptPull(channel: ChannelRecord, from requester: SiteID, token: String, window: UInt64 = 30 * 60 * 1000) throws {
         let now = clock.nowMilliseconds()
-        return try store.write { try $0.recordToken(token, now: now, windowStart: now > window ? now - window : 0) }
+        try store.write { tx in
+            guard try tx.recordToken(token, now: now, windowStart: now > window ? now - window : 0) else {
+                throw EngineError.replayedToken(windowMinutes: window / 60_000)
+            }
+            _ = try recordReport(channel: channel, from: requester, vector: nil, digest: nil, in: tx)
+        }
     }
 }

@@ -27,7 +27,27 @@ struct ChannelLedger {
     static func wins(_ entry: ChangeEntry, over current: StateRow) -> Bool {
         if entry.hlc != current.hlc { return entry.hlc > current.hlc }
         if entry.origin != current.origin { return entry.origin > current.origin }
-        return entry.id > current.entryID
+        return current.entryID.utf8.lexicographicallyPrecedes(entry.id.utf8)  // ids compare as bytes
+    }
+
+    /// Whether `a` beats `b` for the same document: the same order as `wins(_:over:)`.
+    static func beats(_ a: ChangeEntry, _ b: ChangeEntry) -> Bool {
+        if a.hlc != b.hlc { return a.hlc > b.hlc }
+        if a.origin != b.origin { return a.origin > b.origin }
+        return b.id.utf8.lexicographicallyPrecedes(a.id.utf8)
+    }
+
+    private struct WriterField: Decodable { var writer: OriginID }
+
+    /// The writer id a `location` put names, if the entry is one.
+    static func writerNamed(by entry: ChangeEntry) -> OriginID? {
+        guard entry.entity == "location", entry.op == .put else { return nil }
+        return (try? WireJSON.decode(WriterField.self, from: entry.body, what: "location"))?.writer
+    }
+
+    /// Remembers the writer a `location` entry names, so entries of that origin are accepted.
+    static func registerWriter(of entry: ChangeEntry, channel: Int64, in tx: StoreTransaction) throws {
+        if let writer = writerNamed(by: entry) { try tx.addWriter(channel: channel, writer) }
     }
 
     /// Applies an entry in its turn. Returns whether it became the state row's winner.
@@ -35,6 +55,7 @@ struct ChannelLedger {
     mutating func apply(_ entry: ChangeEntry) throws -> Bool {
         precondition(entry.seq == vector[entry.origin] + 1, "entries are applied in seq order per origin")
         try tx.insertEntry(channel: channel.rowID, entry)
+        try Self.registerWriter(of: entry, channel: channel.rowID, in: tx)
         vector[entry.origin] = entry.seq
         try tx.setVector(channel: channel.rowID, origin: entry.origin, seq: entry.seq)
         let current = try tx.stateRow(channel: channel.rowID, entity: entry.entity, key: entry.key)

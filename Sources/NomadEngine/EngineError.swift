@@ -1,7 +1,7 @@
 import NomadModel
 
 /// Why the engine refused a batch, a change or a command. Every refusal leaves the store as it
-/// was (except `fork`, which also flags the channel `diverged` so an admin sees it).
+/// was: nothing from a refused packet is recorded.
 public enum EngineError: Error, Equatable, CustomStringConvertible {
     /// An entry failed validation; `index` is its position in the batch (0-based).
     case invalidEntry(index: Int, id: String, reason: String)
@@ -25,13 +25,17 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
     /// A packet is not for this site or this channel.
     case notForThisSite(String)
     case invalidArgument(String)
+    /// Too many entries already wait for a gap to fill; the gap must be pulled first.
+    case tooManyHeld(origin: String, limit: Int, missingFrom: UInt64)
+    /// The request token was already used within the replay window.
+    case replayedToken(windowMinutes: UInt64)
 
     public var description: String {
         switch self {
         case .invalidEntry(let index, let id, let reason):
             return "entry #\(index + 1) (id \(id)) refused: \(reason); nothing from this batch was applied"
         case .fork(let origin, let seq, let held, let offered):
-            return "fork: origin \(origin) seq \(seq) is already held as entry \(held) but entry \(offered) claims the same place; the sending site reused a sequence number (restored from an old backup?). The channel is flagged diverged and nothing from this batch was applied"
+            return "fork: origin \(origin) seq \(seq) is already held as entry \(held) but entry \(offered) claims the same place; the sending site reused a sequence number (restored from an old backup?) and heals by taking a new writer id. Nothing from this batch was applied"
         case .clockSkew(let id, let origin, let ahead):
             return "entry \(id) from origin \(origin) is stamped \(ahead / 1000) s in the future (limit 3600 s); the sender's clock is skewed. Nothing from this batch was applied"
         case .tooManyEntries(let count, let limit):
@@ -54,6 +58,10 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
             return "packet refused: \(why)"
         case .invalidArgument(let why):
             return why
+        case .tooManyHeld(let origin, let limit, let from):
+            return "\(limit) entries already wait for missing entries (origin \(origin) from seq \(from)); send the missing entries first. Nothing from this batch was applied"
+        case .replayedToken(let minutes):
+            return "X-Zot-Token was already used within the last \(minutes) minutes (replay)"
         }
     }
 }

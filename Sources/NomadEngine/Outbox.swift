@@ -46,7 +46,7 @@ public struct DeliveryTarget: Sendable {
     public var queued: Int
 
     /// The main URL, then the fallbacks in the order they were added.
-    public var urls: [String] { [location.url] + location.fallbacks.filter { $0 != location.url } }
+    public var urls: [String] { location.baseURLs }
 }
 
 extension Site {
@@ -87,7 +87,7 @@ extension Site {
         var taken: [QueuedEntry] = []
         var bytes = 0
         for q in queued {
-            let size = q.entry.body.utf8.count + q.entry.key.utf8.count + 200
+            let size = Self.wireSize(of: q.entry)
             if !taken.isEmpty && bytes + size > maxBytes { break }
             taken.append(q)
             bytes += size
@@ -135,19 +135,46 @@ extension Site {
 
     /// Something signed arrived from `siteID`: it is online, its queue is due at once, and we
     /// remember the vector and digest it reported.
-    public func heard(channel: ChannelRecord, from siteID: SiteID, vector: VersionVector?, digest: String?) throws {
-        let now = clock.nowMilliseconds()
-        try store.write { tx in
-            var peer = try tx.peer(channel: channel.rowID, siteID: siteID) ?? PeerRecord(siteID: siteID)
-            if peer.offline || peer.attempts > 0 {
-                peer.offline = false
-                peer.attempts = 0
-                peer.nextAttempt = 0
-            }
-            peer.lastHeard = now
-            if let vector { peer.vector = vector }
-            if let digest { peer.digest = digest }
-            try tx.putPeer(channel: channel.rowID, peer)
-        }
+    @discardableResult
+    public func heard(channel: ChannelRecord, from siteID: SiteID, vector: VersionVector?, digest: String?) throws -> DivergenceChange {
+        try store.write { tx in try recordReport(channel: channel, from: siteID, vector: vector, digest: digest, in: tx) }
     }
+
+    /// `heard` inside the caller's transaction (the one that accepted the packet). With a vector
+    /// and digest it also compares them with ours: equal vectors with different digests mean
+    /// the clones hold different entries under the same places — the `diverged` alarm.
+    func recordReport(channel: ChannelRecord, from siteID: SiteID, vector: VersionVector?, digest: String?,
+                      in tx: StoreTransaction) throws -> DivergenceChange {
+        var peer = try tx.peer(channel: channel.rowID, siteID: siteID) ?? PeerRecord(siteID: siteID)
+        if peer.offline || peer.attempts > 0 {
+            peer.offline = false
+            peer.attempts = 0
+            peer.nextAttempt = 0
+        }
+        peer.lastHeard = clock.nowMilliseconds()
+        if let vector { peer.vector = vector }
+        if let digest { peer.digest = digest }
+        try tx.putPeer(channel: channel.rowID, peer)
+        guard let vector, let digest, let current = try tx.channel(portableID: channel.portableID),
+              try tx.vector(channel: current.rowID) == vector else { return .unchanged }
+        let ours = StateDigest(bytes: current.digest).hex
+        if digest != ours, current.diverged == nil {
+            try tx.setDiverged(channel: current.rowID, reason: "site \(siteID.text) holds the same entries by vector but its digest is \(digest.prefix(16))…, ours \(ours.prefix(16))…")
+            return .diverged
+        }
+        if digest == ours, current.diverged != nil {
+            try tx.setDiverged(channel: current.rowID, reason: nil)
+            return .cleared
+        }
+        return .unchanged
+    }
+}
+
+/// How a report from another clone changed the `diverged` alarm.
+public enum DivergenceChange: Sendable, Equatable {
+    case unchanged
+    /// Equal vectors, different digests: raised now (log it once, at error level).
+    case diverged
+    /// A clone with an equal vector reported an equal digest: the alarm is over.
+    case cleared
 }

@@ -39,6 +39,10 @@ public struct ReplayEngine: Sendable {
     public var limits: WireLimits
     /// How far ahead of our clock an entry may be stamped (one hour).
     public var maxClockSkewMilliseconds: UInt64 = 3_600_000
+    /// At most this many entries wait for a gap per channel, and per origin: a peer cannot fill
+    /// the store with entries that may never be applied.
+    public var maxHeldPerChannel = 100_000
+    public var maxHeldPerOrigin = 50_000
 
     public init(limits: WireLimits = .standard) { self.limits = limits }
 
@@ -48,8 +52,12 @@ public struct ReplayEngine: Sendable {
             throw EngineError.tooManyEntries(count: entries.count, limit: limits.maxEntriesPerPacket)
         }
         try validate(entries, now: now)
+        try checkOrigins(entries, channel: channel, in: tx)
+        let known = try knownWriters(entries, channel: channel, in: tx)
 
         var ledger = try ChannelLedger(tx: tx, channel: channel)
+        var heldTotal = try tx.pendingCount(channel: channel.rowID)
+        var heldByOrigin = try tx.pendingCounts(channel: channel.rowID)
         var report = ReplayReport()
         var heldNow = Set<String>()
         var seen = Set<String>()
@@ -70,9 +78,21 @@ public struct ReplayEngine: Sendable {
                 // Every seq up to the vector is in the log, so this place is taken by another id.
                 throw EngineError.fork(origin: entry.origin.text, seq: entry.seq, held: "(applied)", offered: entry.id)
             } else if entry.seq > next {
+                let forOrigin = heldByOrigin[entry.origin, default: 0]
+                guard heldTotal < maxHeldPerChannel, forOrigin < maxHeldPerOrigin else {
+                    throw EngineError.tooManyHeld(origin: entry.origin.text, limit: heldTotal >= maxHeldPerChannel ? maxHeldPerChannel : maxHeldPerOrigin,
+                                                  missingFrom: next)
+                }
+                heldTotal += 1
+                heldByOrigin[entry.origin] = forOrigin + 1
                 try tx.insertPending(channel: channel.rowID, entry)
+                try ChannelLedger.registerWriter(of: entry, channel: channel.rowID, in: tx)
                 heldNow.insert(entry.id)
                 continue
+            }
+            guard known.contains(entry.origin) else {
+                throw EngineError.invalidEntry(index: entries.firstIndex(of: entry) ?? 0, id: entry.id,
+                                               reason: "origin \(entry.origin.text) is not the writer of any location of this channel")
             }
             try ledger.apply(entry)
             report.appliedEntries.append(entry)
@@ -97,9 +117,6 @@ public struct ReplayEngine: Sendable {
     func validate(_ entries: [ChangeEntry], now: UInt64) throws {
         var places: [String: String] = [:]
         for (index, entry) in entries.enumerated() {
-            guard entry.seq <= UInt64(Int64.max) else {
-                throw EngineError.invalidEntry(index: index, id: entry.id, reason: "seq out of range")
-            }
             do {
                 try entry.validate(limits: limits)
             } catch let error as ModelError {
@@ -114,6 +131,32 @@ public struct ReplayEngine: Sendable {
             }
             places[place] = entry.id
         }
+    }
+
+    /// Every entry's origin must be a writer id that a `location` entry of the channel names:
+    /// one already held, or one in this batch (how a new clone or a new writer introduces itself).
+    func checkOrigins(_ entries: [ChangeEntry], channel: ChannelRecord, in tx: StoreTransaction) throws {
+        // A location is trusted only whole: signed by the channel key over every field.
+        for (index, entry) in entries.enumerated() where entry.entity == "location" && entry.op == .put {
+            do {
+                let location = try WireJSON.decode(Location.self, from: entry.body, what: "location", maxDepth: limits.maxJSONDepth)
+                guard location.siteID.text == entry.key else {
+                    throw ModelError.invalidField("location", reason: "its key is not its site_id")
+                }
+                try location.verify(channelPublicKey: channel.publicKey)
+            } catch let error as ModelError {
+                throw EngineError.invalidEntry(index: index, id: entry.id, reason: error.description)
+            }
+        }
+    }
+
+    /// The writers a batch may apply entries of: those already known, and those the batch's own
+    /// `location` entries name. An entry of any other origin can only wait (held, bounded) until
+    /// a location naming its origin arrives; it is refused when its turn to apply comes first.
+    func knownWriters(_ entries: [ChangeEntry], channel: ChannelRecord, in tx: StoreTransaction) throws -> Set<OriginID> {
+        var known = try tx.writers(channel: channel.rowID)
+        for entry in entries { if let writer = ChannelLedger.writerNamed(by: entry) { known.insert(writer) } }
+        return known
     }
 
     /// The gaps before and between held entries, per origin.

@@ -96,13 +96,16 @@ public struct Site: Sendable {
     }
 
     /// This site's `location` for a channel, signed with the channel key.
-    func localLocation(channel: ChannelRecord, keys: SigningKeyPair, site: SiteIdentity, primary: Bool) throws -> Location {
+    func localLocation(channel: ChannelRecord, keys: SigningKeyPair, site: SiteIdentity, primary: Bool,
+                       fallbacks: [String] = []) throws -> Location {
         let host = Names.host(of: site.url)
-        return Location(
+        var location = Location(
             host: host, address: "\(channel.nickname)@\(host)", idURL: "\(site.url)/channel/\(channel.nickname)",
-            primary: primary, url: site.url, urlSig: keys.signatureText(over: Array(site.url.utf8)),
-            siteID: site.siteID, callback: "\(site.url)/zot", sitekey: Base64URL.encode(site.signing.publicKey),
-            sealkey: Base64URL.encode(site.seal.publicKey), deleted: false, writer: channel.writer, fallbacks: [])
+            primary: primary, url: site.url, urlSig: "", siteID: site.siteID, callback: "\(site.url)/zot",
+            sitekey: Base64URL.encode(site.signing.publicKey), sealkey: Base64URL.encode(site.seal.publicKey),
+            deleted: false, writer: channel.writer, fallbacks: fallbacks)
+        location.sign(with: keys)
+        return location
     }
 
     public func channel(nickname: String) throws -> ChannelRecord {
@@ -124,23 +127,22 @@ public struct Site: Sendable {
     /// Appends local changes in one transaction; all are validated before any is written.
     @discardableResult
     public func append(nickname: String, _ changes: [Change]) throws -> [ChangeEntry] {
-        try store.write { tx in
-            guard let channel = try tx.channel(nickname: nickname) else { throw EngineError.channelNotFound(nickname) }
-            guard let me = try tx.site() else { throw EngineError.siteNotInitialised }
+        let site = try identity()
+        return try store.write { tx in
+            guard var channel = try tx.channel(nickname: nickname) else { throw EngineError.channelNotFound(nickname) }
             // Never reuse a seq: if any clone reports more of our own writer than we hold, we
-            // were restored from a backup (DESIGN §3).
-            let own = try tx.vector(channel: channel.rowID)[channel.writer]
-            if try tx.peers(channel: channel.rowID).contains(where: { ($0.vector?[channel.writer] ?? 0) > own }) {
-                throw EngineError.staleWriter(origin: channel.writer.text)
+            // were restored from a backup; take a new writer first (DESIGN §3).
+            if try staleWriterCause(channel: channel, in: tx) != nil {
+                channel = try rotateWriter(channel: channel, site: site, in: tx).channel
             }
             let entries = try ChangeLog(limits: limits).append(changes, to: channel, in: tx, now: clock.nowMilliseconds())
-            try queueForPeers(entries, channel: channel, siteID: me.siteID, in: tx)
+            try queueForPeers(entries, channel: channel, siteID: site.siteID, in: tx)
             return entries
         }
     }
 
-    /// Replays entries from other clones in one transaction. A fork rolls the batch back and
-    /// then flags the channel diverged, in a transaction of its own.
+    /// Replays entries from other clones in one transaction; a refused batch (a fork among
+    /// them) changes nothing.
     public func replay(nickname: String, _ entries: [ChangeEntry], limits overrideLimits: WireLimits? = nil) throws -> ReplayReport {
         let channel = try channel(nickname: nickname)
         return try replay(channel: channel, entries, limits: overrideLimits ?? limits)
@@ -148,15 +150,8 @@ public struct Site: Sendable {
 
     public func replay(channel: ChannelRecord, _ entries: [ChangeEntry], limits: WireLimits? = nil) throws -> ReplayReport {
         let limits = limits ?? self.limits
-        do {
-            return try store.write { tx in
-                try ReplayEngine(limits: limits).apply(entries, to: channel, in: tx, now: clock.nowMilliseconds())
-            }
-        } catch let error as EngineError {
-            if case .fork = error {
-                try store.write { tx in try tx.setDiverged(channel: channel.rowID, reason: error.description) }
-            }
-            throw error
+        return try store.write { tx in
+            try ReplayEngine(limits: limits).apply(entries, to: channel, in: tx, now: clock.nowMilliseconds())
         }
     }
 

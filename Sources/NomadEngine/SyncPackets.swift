@@ -3,6 +3,22 @@ import NomadCrypto
 import NomadModel
 import NomadStore
 
+/// A sync packet opened and checked but not yet accepted.
+public struct OpenedSync: Sendable {
+    public var channel: ChannelRecord
+    public var data: SyncData
+    /// The sending location: its `id_url` is the key id the request must be signed with.
+    public var sender: Location
+}
+
+/// What accepting a sync packet did.
+public struct AcceptedSync: Sendable {
+    public var report: ReplayReport
+    public var divergence: DivergenceChange
+    /// Set when the sender's report showed this site reused its writer, and it took a new one.
+    public var healed: WriterHealReport?
+}
+
 /// What receiving a message did.
 public enum ReceiveOutcome: Sendable, Equatable {
     /// A sync packet was opened and replayed.
@@ -40,12 +56,12 @@ extension Site {
         return Envelope(type: .sync, sender: channel.portableID, siteID: site.siteID, recipients: [channel.portableID], data: payload)
     }
 
-    /// Opens a sync envelope addressed to this site and returns the channel it is for and its data.
+    /// Opens a sync envelope addressed to this site, read-only: nothing of it is recorded yet.
     /// Checks that the channel is hosted here, that the payload opens with the binding to this
     /// site, that the data names the same channel and site as the envelope, and that the sending
-    /// site is a live location of the channel (or introduces itself with a `location` entry whose
-    /// `url_sig` verifies with the channel key).
-    public func openSync(_ envelope: Envelope) throws -> (ChannelRecord, SyncData) {
+    /// site is a live location of the channel (or introduces itself with a signed `location` entry).
+    /// The caller verifies the request's signature against `sender`, then calls `acceptSync`.
+    public func openSync(_ envelope: Envelope) throws -> OpenedSync {
         guard envelope.type == .sync else { throw EngineError.notForThisSite("expected a sync message, got \(envelope.type.rawValue)") }
         let site = try identity()
         guard let channel = try store.read({ try $0.channel(portableID: envelope.sender) }) else {
@@ -62,18 +78,43 @@ extension Site {
         guard data.entries.count <= limits.maxEntriesPerPacket else {
             throw EngineError.tooManyEntries(count: data.entries.count, limit: limits.maxEntriesPerPacket)
         }
-        try checkSender(envelope.siteID, of: channel, introducedBy: data.entries)
-        return (channel, data)
+        let sender = try senderLocation(envelope.siteID, of: channel, introducedBy: data.entries)
+        return OpenedSync(channel: channel, data: data, sender: sender)
     }
 
-    /// Decodes, opens and replays a message body. Unknown encodings are ignored, not refused.
+    /// Accepts an opened packet in **one** transaction: the request token (refused if seen in
+    /// the last `tokenWindow` ms), the replay of its entries, and the sender's report (vector and
+    /// digest). A refusal at any step records nothing, not even the token. When the report shows
+    /// other clones hold more of this site's own writer, the site takes a new writer at once.
+    public func acceptSync(_ opened: OpenedSync, token: String, tokenWindow: UInt64 = 30 * 60 * 1000) throws -> AcceptedSync {
+        let site = try identity()
+        let now = clock.nowMilliseconds()
+        return try store.write { tx in
+            guard try tx.recordToken(token, now: now, windowStart: now > tokenWindow ? now - tokenWindow : 0) else {
+                throw EngineError.replayedToken(windowMinutes: tokenWindow / 60_000)
+            }
+            let report = try ReplayEngine(limits: limits).apply(opened.data.entries, to: opened.channel, in: tx, now: now)
+            let divergence = try recordReport(channel: opened.channel, from: opened.sender.siteID, vector: opened.data.vector,
+                                              digest: opened.data.digest, in: tx)
+            var healed: WriterHealReport?
+            if let channel = try tx.channel(portableID: opened.channel.portableID), try staleWriterCause(channel: channel, in: tx) != nil {
+                healed = try rotateWriter(channel: channel, site: site, in: tx).report
+            }
+            return AcceptedSync(report: report, divergence: divergence, healed: healed)
+        }
+    }
+
+    /// Decodes, opens and replays a message body (no HTTP: the CLI's `packet open`). Unknown
+    /// encodings are ignored, not refused.
     public func receive(_ body: Data, registry: CodecRegistry = .standard) throws -> ReceiveOutcome {
         switch try registry.decode(body, limits: limits) {
         case .ignored(let encoding, _):
             return .ignored(encoding: encoding)
         case .envelope(let envelope):
-            let (channel, data) = try openSync(envelope)
-            return .applied(channel: channel.nickname, report: try replay(channel: channel, data.entries, limits: limits))
+            let opened = try openSync(envelope)
+            // A packet applied from a file by the admin has no request token: a fresh one stands in.
+            let accepted = try acceptSync(opened, token: "file:" + Base64URL.encode(random.bytes(24)))
+            return .applied(channel: opened.channel.nickname, report: accepted.report)
         }
     }
 
@@ -90,9 +131,7 @@ extension Site {
         for entry in entries where entry.entity == "location" && entry.key == siteID.text && entry.op == .put {
             guard let location = try? WireJSON.decode(Location.self, from: entry.body, what: "location"),
                   location.siteID == siteID, !location.deleted,
-                  let sitekey = try? Base64URL.decode(location.sitekey, what: "sitekey", length: SigningKeyPair.publicKeyLength),
-                  SiteID(url: location.url, publicKey: sitekey) == siteID,
-                  (try? location.verifyURLSignature(channelPublicKey: channel.publicKey)) != nil else { continue }
+                  (try? location.verify(channelPublicKey: channel.publicKey)) != nil else { continue }
             return location
         }
         throw EngineError.notForThisSite("site \(siteID.text) is not a location of this channel")

@@ -100,14 +100,13 @@ extension Site {
             let held = try tx.pendingCount(channel: channel.rowID)
             let depths = try tx.outboxDepths(channel: channel.rowID)
             let peers = Dictionary(try tx.peers(channel: channel.rowID).map { ($0.siteID, $0) }, uniquingKeysWith: { a, _ in a })
-            var reportedAhead: UInt64 = 0
-            var best: [OriginID: UInt64] = [:]
-            for peer in peers.values { for (o, s) in peer.vector?.seqs ?? [:] { best[o] = max(best[o] ?? 0, s) } }
-            for (o, s) in best where s > vector[o] { reportedAhead += s - vector[o] }
+            var best = VersionVector()
+            for peer in peers.values { for (o, s) in peer.vector?.seqs ?? [:] { best[o] = max(best[o], s) } }
+            let reportedAhead = best.entriesAhead(of: vector)
             var rows: [LocationStatus] = []
             for loc in try Self.locations(channel: channel, in: tx) where !loc.deleted {
                 if loc.siteID == me.siteID {
-                    let lag = reportedAhead + UInt64(held)
+                    let lag = reportedAhead.addingSaturating(UInt64(clamping: held))
                     let state: CloneState = channel.diverged != nil ? .diverged : (lag > 0 ? .catchingUp : .online)
                     rows.append(LocationStatus(siteID: loc.siteID, url: loc.url, address: loc.address, primary: loc.primary, isSelf: true,
                                                state: state, lagEntries: lag, outbox: 0, lastHeard: nil, lastError: nil,
@@ -116,8 +115,7 @@ extension Site {
                 }
                 let peer = peers[loc.siteID]
                 let theirs = peer?.vector ?? VersionVector()
-                var lag: UInt64 = 0
-                for (o, s) in vector.seqs where s > theirs[o] { lag += s - theirs[o] }
+                let lag = vector.entriesAhead(of: theirs)
                 let queued = depths[loc.siteID] ?? 0
                 let state: CloneState
                 if let peer, peer.vector == vector, let d = peer.digest, d != digest {

@@ -121,13 +121,23 @@ public struct ChangeEntry: Sendable, Equatable, Hashable, Codable {
 
     /// Checks every field and that `id` matches the content.
     public func validate(limits: WireLimits = .standard) throws {
-        guard seq >= 1 else { throw ModelError.invalidField("seq", reason: "must be 1 or more") }
+        guard seq >= 1, seq <= VersionVector.maxSeq else { throw ModelError.invalidField("seq", reason: "must be from 1 to 2^63-1") }
         guard hlc.milliseconds > 0 else { throw ModelError.invalidField("hlc", reason: "must not be zero") }
         try EntityName.validate(entity)
         try Self.validateKey(key)
         try Self.validateBody(body, op: op, limits: limits)
+        guard Self.isWellFormedID(id) else {
+            throw ModelError.invalidField("id", reason: "must be exactly 43 base64url characters (32 bytes)")
+        }
         let expected = expectedID
-        guard id == expected else { throw ModelError.entryIDMismatch(id: id, expected: expected) }
+        // Compared as bytes: Swift's `==` on String treats canonically equivalent text as equal
+        // (U+212A KELVIN SIGN == "K"), but every store and every clone compares bytes.
+        guard id.utf8.elementsEqual(expected.utf8) else { throw ModelError.entryIDMismatch(id: id, expected: expected) }
+    }
+
+    /// Whether `id` has the exact form of an entry id: 43 ASCII base64url characters.
+    public static func isWellFormedID(_ id: String) -> Bool {
+        id.utf8.count == 43 && id.utf8.allSatisfy(Base64URL.isAlphabet)
     }
 
     static func validateKey(_ key: String) throws {
@@ -203,10 +213,13 @@ public struct BinaryWriter: Sendable {
         for shift in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt32(shift))) }
     }
 
+    public mutating func byte(_ b: UInt8) { bytes.append(b) }
+
     public mutating func text(_ s: String) { data(Array(s.utf8)) }
 
+    /// A u32 big-endian length, then the bytes. Every input here is bounded far below 4 GiB.
     public mutating func data(_ d: [UInt8]) {
-        u32(UInt32(d.count))
+        u32(UInt32(clamping: d.count))
         bytes += d
     }
 }

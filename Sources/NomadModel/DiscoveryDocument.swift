@@ -91,10 +91,18 @@ public struct WebFingerDocument: Sendable, Equatable, Codable {
 public struct ErrorBody: Sendable, Equatable, Codable {
     public var success: Bool
     public var message: String
+    /// A machine-readable reason where the sender must act on it: `fork` (with `origin` and
+    /// `seq`: the sender reused a sequence number of that writer and must take a new writer).
+    public var code: String?
+    public var origin: String?
+    public var seq: UInt64?
 
-    public init(message: String) {
+    public init(message: String, code: String? = nil, origin: String? = nil, seq: UInt64? = nil) {
         self.success = false
         self.message = message
+        self.code = code
+        self.origin = origin
+        self.seq = seq
     }
 }
 

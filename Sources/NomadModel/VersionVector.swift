@@ -3,7 +3,19 @@
 public struct VersionVector: Sendable, Equatable, Codable {
     public private(set) var seqs: [OriginID: UInt64]
 
+    /// The largest seq anywhere (SQLite stores seqs as signed 64-bit integers).
+    public static let maxSeq = UInt64(Int64.max)
+    /// The most origins a vector from the wire may name.
+    public static let maxOrigins = 10_000
+
     public init(_ seqs: [OriginID: UInt64] = [:]) { self.seqs = seqs }
+
+    /// Entries this vector holds beyond `other`, summed without overflow (saturates).
+    public func entriesAhead(of other: VersionVector) -> UInt64 {
+        var total: UInt64 = 0
+        for (origin, seq) in seqs where seq > other[origin] { total = total.addingSaturating(seq - other[origin]) }
+        return total
+    }
 
     public subscript(origin: OriginID) -> UInt64 {
         get { seqs[origin] ?? 0 }
@@ -21,7 +33,13 @@ public struct VersionVector: Sendable, Equatable, Codable {
     public init(from decoder: any Decoder) throws {
         let raw = try decoder.singleValueContainer().decode([String: UInt64].self)
         var seqs: [OriginID: UInt64] = [:]
-        for (k, v) in raw { seqs[try OriginID(validating: k)] = v }
+        guard raw.count <= Self.maxOrigins else {
+            throw ModelError.tooLarge("a version vector names \(raw.count) origins; the limit is \(Self.maxOrigins)")
+        }
+        for (k, v) in raw {
+            guard v <= Self.maxSeq else { throw ModelError.invalidField("vector.\(k.prefix(22))", reason: "seq \(v) is out of range (at most 2^63-1)") }
+            seqs[try OriginID(validating: k)] = v
+        }
         self.seqs = seqs
     }
 
@@ -44,4 +62,12 @@ public struct MissingRange: Sendable, Equatable, Codable, CustomStringConvertibl
     }
 
     public var description: String { "\(origin.text):\(from)-\(through)" }
+}
+
+extension UInt64 {
+    /// `self + other`, or `UInt64.max` when the sum would overflow.
+    public func addingSaturating(_ other: UInt64) -> UInt64 {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? .max : sum
+    }
 }

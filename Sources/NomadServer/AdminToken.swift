@@ -9,6 +9,12 @@ public enum AdminToken {
     /// Reads the token, creating it if missing.
     public static func loadOrCreate(directory: String, random: any RandomSource) throws -> String {
         let file = path(directory: directory)
+        if FileManager.default.fileExists(atPath: file) {
+            let mode = ((try? FileManager.default.attributesOfItem(atPath: file))?[.posixPermissions] as? NSNumber)?.intValue ?? 0
+            guard mode & 0o077 == 0 else {
+                throw AdminTokenError("\(file) is readable by others (mode \(String(mode, radix: 8))); run chmod 600 \(file)")
+            }
+        }
         if let data = FileManager.default.contents(atPath: file) {
             let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             guard token.count >= 32 else { throw AdminTokenError("\(file) holds no usable token (delete it to make a new one)") }

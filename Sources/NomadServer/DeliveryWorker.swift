@@ -29,10 +29,14 @@ public struct DeliveryWorker: Service {
         self.logger = logger
     }
 
+    /// Runs passes until the node stops. A graceful shutdown cancels the pass in hand, and with
+    /// it any request a hanging peer holds open; the outbox keeps what was not acknowledged.
     public func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            await runOnce()
-            try? await Task.sleep(for: .milliseconds(Int64(configuration.pollMilliseconds)))
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                await runOnce()
+                try await Task.sleep(for: .milliseconds(Int64(clamping: configuration.pollMilliseconds)))
+            }
         }
     }
 
@@ -43,7 +47,8 @@ public struct DeliveryWorker: Service {
             logger.error("cannot read channels", metadata: ["error": "\(error)"])
             return
         }
-        for channel in channels where channel.diverged == nil {
+        // A diverged channel keeps delivering what it can: the alarm is in status, health and metrics.
+        for channel in channels {
             await withTaskGroup(of: Void.self) { group in
                 for target in (try? site.deliveryTargets(channel: channel)) ?? [] {
                     group.addTask { await deliver(channel: channel, to: target) }
@@ -62,7 +67,7 @@ public struct DeliveryWorker: Service {
 
     // MARK: Delivery
 
-    enum Attempt { case acked, refused(String), unreachable(String) }
+    enum Attempt { case acked, refused(String), unreachable(String), fork(String, origin: String, seq: UInt64) }
 
     /// Sends queued entries (or a heartbeat) to one location while it keeps acknowledging.
     func deliver(channel: ChannelRecord, to target: DeliveryTarget) async {
@@ -95,6 +100,15 @@ public struct DeliveryWorker: Service {
                         logger.info("location is back online", metadata: ["channel": "\(channel.nickname)", "location": "\(target.location.url)"])
                     }
                     if remaining <= 0 || packet.positions.isEmpty { return }
+                case .fork(let reason, let origin, let seq):
+                    metrics.packetOut(status: "refused")
+                    if let healed = try site.forkAnswered(nickname: channel.nickname, origin: origin, seq: seq) {
+                        NodeEvents.log(healed, channel: channel.nickname, because: reason, logger: logger)
+                        return  // the healed outbox goes out on the next pass
+                    }
+                    _ = try site.deliveryFailed(channel: channel, siteID: target.location.siteID, reason: reason, unreachable: false,
+                                                backoff: backoff)
+                    return
                 case .refused(let reason), .unreachable(let reason):
                     let unreachable = if case .unreachable = result { true } else { false }
                     metrics.packetOut(status: unreachable ? "unreachable" : "refused")
@@ -130,8 +144,11 @@ public struct DeliveryWorker: Service {
                    let answer = try? WireJSON.decode(DeliveryAnswer.self, from: response.body, what: "delivery answer"), answer.success {
                     return .acked
                 }
-                let message = (try? WireJSON.decode(ErrorBody.self, from: response.body, what: "error body"))?.message
-                lastReason = "\(base) answered \(response.status): \(message ?? String(decoding: response.body.prefix(200), as: UTF8.self))"
+                let refusal = try? WireJSON.decode(ErrorBody.self, from: response.body, what: "error body")
+                lastReason = "\(base) answered \(response.status): \(refusal?.message ?? String(decoding: response.body.prefix(200), as: UTF8.self))"
+                if response.status == 409, let refusal, refusal.code == "fork", let origin = refusal.origin, let seq = refusal.seq {
+                    return .fork(lastReason, origin: origin, seq: seq)
+                }
                 if response.status < 500 && response.status >= 400 { return .refused(lastReason) }
             } catch {
                 lastReason = "\(error)"
@@ -142,17 +159,22 @@ public struct DeliveryWorker: Service {
 
     // MARK: Catch-up
 
-    /// Pulls what other clones reported and we lack, page by page, from the first clone that has it.
+    /// Pulls what other clones reported and we lack, page by page, from the first clone that has
+    /// it. A clone whose pull fails (no answer at any of its URLs, a refusal, or an empty page where
+    /// it reported entries) backs off exactly as a failed delivery does.
     func catchUp(channel: ChannelRecord) async {
         guard let needs = try? site.catchUpNeeds(channel: channel.nickname), !needs.isEmpty else { return }
+        var failed = Set<SiteID>()
         for need in needs {
             var after = need.after
-            sources: for source in need.sources {
+            sources: for source in need.sources where !failed.contains(source.siteID) {
                 for _ in 0..<200 {  // bounded per pass
                     guard after < need.through else { break sources }
                     do {
                         let page = try await pull(channel: channel, from: source, origin: need.origin, after: after)
-                        guard let last = page.entries.last else { continue sources }
+                        guard let last = page.entries.last else {
+                            throw TransportError(url: source.url, reason: "it has no entries of \(need.origin.text) after seq \(after)")
+                        }
                         let fresh = (try? site.channel(nickname: channel.nickname)) ?? channel
                         let report = try site.applyPage(page, channel: fresh)
                         metrics.entriesApplied(report.applied)
@@ -160,8 +182,14 @@ public struct DeliveryWorker: Service {
                         after = last.seq
                         if !page.more { break sources }
                     } catch {
-                        logger.notice("catch-up pull failed", metadata: [
-                            "channel": "\(channel.nickname)", "from": "\(source.url)", "origin": "\(need.origin.text)", "error": "\(error)",
+                        failed.insert(source.siteID)
+                        let unreachable = (error as? PullFailure)?.unreachable ?? false
+                        let next = (try? site.deliveryFailed(channel: channel, siteID: source.siteID, reason: "pull: \(error)",
+                                                             unreachable: unreachable, backoff: backoff)) ?? 0
+                        let now = site.clock.nowMilliseconds()
+                        logger.notice("catch-up pull failed; will retry", metadata: [
+                            "channel": "\(channel.nickname)", "from": "\(source.url)", "origin": "\(need.origin.text)",
+                            "error": "\(String(describing: error).prefix(300))", "retry_in_ms": "\(next > now ? next - now : 0)",
                         ])
                         continue sources
                     }
@@ -170,16 +198,33 @@ public struct DeliveryWorker: Service {
         }
     }
 
+    /// No URL of a clone answered a pull.
+    struct PullFailure: Error, CustomStringConvertible {
+        var unreachable: Bool
+        var description: String
+    }
+
+    /// Fetches one page from `source`: its main URL, then its fallbacks, until one answers.
     func pull(channel: ChannelRecord, from source: Location, origin: OriginID, after: UInt64) async throws -> SyncPage {
-        let url = "\(source.url)/sync/\(channel.portableID.text)/entries?origin=\(origin.text)&after=\(after)&limit=\(configuration.packetEntries)"
-        let request = try signer(for: channel).get(url: url, now: site.clock.nowMilliseconds())
-        let response = try await transport.send(request)
-        guard response.status == 200 else {
-            let message = (try? WireJSON.decode(ErrorBody.self, from: response.body, what: "error body"))?.message ?? ""
-            throw TransportError(url: url, reason: "answered \(response.status) \(message)")
+        var reasons: [String] = []
+        for base in source.baseURLs {
+            let url = "\(base)/sync/\(channel.portableID.text)/entries?origin=\(origin.text)&after=\(after)&limit=\(configuration.packetEntries)"
+            let response: InboundResponse
+            do {
+                response = try await transport.send(try signer(for: channel).get(url: url, now: site.clock.nowMilliseconds()))
+            } catch {
+                reasons.append("\(error)")
+                continue
+            }
+            guard response.status == 200 else {
+                let message = (try? WireJSON.decode(ErrorBody.self, from: response.body, what: "error body"))?.message ?? ""
+                if response.status >= 500 { reasons.append("\(base) answered \(response.status) \(message)"); continue }
+                throw PullFailure(unreachable: false, description: "\(base) answered \(response.status) \(message)")
+            }
+            let answer = try WireJSON.decode(SealedPage.self, from: response.body, what: "sync page", maxDepth: site.limits.maxJSONDepth)
+            return try site.openPage(answer, channel: channel, server: source, origin: origin, after: after)
         }
-        let answer = try WireJSON.decode(SealedPage.self, from: response.body, what: "sync page", maxDepth: site.limits.maxJSONDepth)
-        return try site.openPage(answer, channel: channel, server: source, origin: origin, after: after)
+        throw PullFailure(unreachable: true, description: reasons.joined(separator: "; "))
     }
 }
 

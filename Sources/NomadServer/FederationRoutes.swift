@@ -53,9 +53,10 @@ struct FederationRoutes: Sendable {
     func receive(_ request: Request) async throws -> Response {
         try check.contentType(request)
         let body = try await check.body(request)
-        let signature = try check.signature(request, body: body)
         let messageID = Base64URL.encode(Blake2b.hash256(body))
 
+        // The encoding decides first: a message of an unknown encoding is ignored whatever its
+        // signature scheme (Zot6), and nothing of it is applied or recorded.
         let envelope: Envelope
         switch try registry.decode(Data(body), limits: site.limits) {
         case .ignored(let encoding, let type):
@@ -67,38 +68,25 @@ struct FederationRoutes: Sendable {
         case .envelope(let e):
             envelope = e
         }
+        let signature = try check.signature(request, body: body)
         guard envelope.type == .sync else {
             throw ServerError(.badRequest, "message type '\(envelope.type.rawValue)' is not handled by this site yet; only sync is")
         }
+        let opened = try site.openSync(envelope)
+        try check.verify(signature, request: request, location: opened.sender, channelKey: opened.channel.publicKey,
+                         required: HTTPSignature.postHeaders)
+        let accepted = try site.acceptSync(opened, token: InboundCheck.header(request, "x-zot-token") ?? "",
+                                           tokenWindow: check.configuration.tokenWindowMilliseconds)
+        let channel = opened.channel
+        metrics.entriesApplied(accepted.report.applied)
+        if accepted.report.applied > 0 || accepted.report.held > 0 {
+            logger.info("sync applied", metadata: ["channel": "\(channel.nickname)", "from": "\(opened.sender.url)", "report": "\(accepted.report.summary)"])
+        }
+        NodeEvents.log(accepted, channel: channel.nickname, from: opened.sender.url, logger: logger)
         let me = try site.identity()
-        guard let channel = try site.store.read({ try $0.channel(portableID: envelope.sender) }) else {
-            throw ServerError(.forbidden, "channel \(envelope.sender.text) is not hosted on this site")
-        }
-        guard envelope.recipients.isEmpty || envelope.recipients.contains(channel.portableID) else {
-            throw ServerError(.forbidden, "no recipient of this packet is hosted on this site")
-        }
-        let plain = try envelope.data.open(with: me.seal, additionalData: envelope.binding(recipientSiteID: me.siteID))
-        let data = try WireJSON.decode(SyncData.self, from: Data(plain), what: "sync data", maxDepth: site.limits.maxJSONDepth)
-        guard data.channel == envelope.sender, data.from == envelope.siteID else {
-            throw ServerError(.badRequest, "the sync data names another channel or site than its envelope")
-        }
-        guard data.entries.count <= site.limits.maxEntriesPerPacket else {
-            throw ServerError(.contentTooLarge, "\(data.entries.count) entries in one packet; the limit is \(site.limits.maxEntriesPerPacket)")
-        }
-        let location = try site.senderLocation(envelope.siteID, of: channel, introducedBy: data.entries)
-        try check.verify(signature, request: request, location: location, channelKey: channel.publicKey, required: HTTPSignature.postHeaders)
-        guard try site.recordToken(InboundCheck.header(request, "x-zot-token") ?? "", window: check.configuration.tokenWindowMilliseconds) else {
-            throw ServerError(.conflict, "X-Zot-Token was already used within the last \(check.configuration.tokenWindowMilliseconds / 60_000) minutes (replay)")
-        }
-        try site.heard(channel: channel, from: envelope.siteID, vector: data.vector, digest: data.digest)
-        let report = try site.replay(channel: channel, data.entries)
-        metrics.entriesApplied(report.applied)
-        if report.applied > 0 || report.held > 0 {
-            logger.info("sync applied", metadata: ["channel": "\(channel.nickname)", "from": "\(location.url)", "report": "\(report.summary)"])
-        }
         return try Self.json(DeliveryAnswer(deliveryReport: [
             DeliveryReport(location: me.url, sender: envelope.sender.text, recipient: channel.portableID.text, name: channel.name,
-                           messageID: messageID, status: "sync applied: \(report.summary)", date: site.clock.nowText()),
+                           messageID: messageID, status: "sync applied: \(accepted.report.summary)", date: site.clock.nowText()),
         ]))
     }
 
@@ -113,7 +101,9 @@ struct FederationRoutes: Sendable {
         let query = request.uri.queryParameters
         guard let originText = query["origin"] else { throw ServerError(.badRequest, "the origin query parameter is required") }
         let origin = try OriginID(validating: String(originText))
-        guard let after = UInt64(query["after"].map(String.init) ?? "0") else { throw ServerError(.badRequest, "after must be a non-negative integer") }
+        guard let after = UInt64(query["after"].map(String.init) ?? "0"), after <= VersionVector.maxSeq else {
+            throw ServerError(.badRequest, "after must be an integer from 0 to 2^63-1")
+        }
         guard let limit = Int(query["limit"].map(String.init) ?? "500"), limit >= 1 else {
             throw ServerError(.badRequest, "limit must be a positive integer")
         }
@@ -122,11 +112,10 @@ struct FederationRoutes: Sendable {
             throw ServerError(.forbidden, "'\(signature.keyID.prefix(200))' is not a live location of this channel")
         }
         try check.verify(signature, request: request, location: requester, channelKey: channel.publicKey, required: HTTPSignature.getHeaders)
-        guard try site.recordToken(InboundCheck.header(request, "x-zot-token") ?? "", window: check.configuration.tokenWindowMilliseconds) else {
-            throw ServerError(.conflict, "X-Zot-Token was already used (replay)")
-        }
-        try site.heard(channel: channel, from: requester.siteID, vector: nil, digest: nil)
-        return try Self.json(try site.servePage(channel: channel, to: requester, origin: origin, after: after, limit: limit))
+        try site.acceptPull(channel: channel, from: requester.siteID, token: InboundCheck.header(request, "x-zot-token") ?? "",
+                            window: check.configuration.tokenWindowMilliseconds)
+        return try Self.json(try site.servePage(channel: channel, to: requester, origin: origin, after: after, limit: limit,
+                                                maxBytes: check.configuration.packetBytes))
     }
 
     // MARK: Discovery

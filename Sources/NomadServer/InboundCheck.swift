@@ -12,6 +12,8 @@ import NomadTransport
 struct InboundCheck {
     let configuration: NodeConfiguration
     let clock: any WallClock
+    /// This site's own authority (`host[:port]` of its URL), which the signed `Host` must name.
+    let authority: String
 
     static func header(_ request: Request, _ name: String) -> String? {
         // HTTP/1.1's Host header arrives as the :authority pseudo-header in HTTPTypes.
@@ -57,10 +59,27 @@ struct InboundCheck {
         let now = clock.nowMilliseconds()
         let distance = date > now ? date - now : now - date
         guard distance <= configuration.dateWindowMilliseconds else {
-            throw SignatureError.staleDate("'\(dateText)' is \(distance / 1000) s from this site's clock (limit \(configuration.dateWindowMilliseconds / 1000) s)")
+            throw SignatureError.staleDate("'\(dateText.prefix(60))' is \(distance / 1000) s from this site's clock (limit \(configuration.dateWindowMilliseconds / 1000) s)")
         }
+        try signature.checkTimes(now: now, window: configuration.dateWindowMilliseconds)
+        try checkHost(request)
         guard Self.header(request, "x-zot-token")?.isEmpty == false else { throw SignatureError.missingHeader("X-Zot-Token") }
         return signature
+    }
+
+    /// The `Host` the request was signed for must be this site (a request signed for another
+    /// site cannot be replayed here). A default port may be written or left out.
+    func checkHost(_ request: Request) throws {
+        let given = (Self.header(request, "host") ?? "").lowercased()
+        let own = authority.lowercased()
+        guard given == own || Self.withoutDefaultPort(given) == own else {
+            throw SignatureError.malformed("the request was signed for host '\(given.prefix(100))', not this site (\(own))")
+        }
+    }
+
+    static func withoutDefaultPort(_ host: String) -> String {
+        for suffix in [":80", ":443"] where host.hasSuffix(suffix) { return String(host.dropLast(suffix.count)) }
+        return host
     }
 
     /// The signer must be the envelope's sender: the key id names the channel at the sending

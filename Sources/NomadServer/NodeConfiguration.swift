@@ -2,8 +2,29 @@ import NomadModel
 
 /// How a node runs: where it listens and how often it delivers, heartbeats and catches up.
 public struct NodeConfiguration: Sendable {
+    /// Where the admin API listens: a TCP address (loopback by default) or a Unix socket.
+    public enum AdminListen: Sendable, Equatable {
+        case tcp(host: String, port: Int)
+        case unix(path: String)
+
+        /// `unix:PATH` or `HOST:PORT`.
+        public static func parse(_ text: String) throws -> AdminListen {
+            if text.hasPrefix("unix:") {
+                let path = String(text.dropFirst(5))
+                guard !path.isEmpty, path.utf8.count < 100 else {
+                    throw ModelError.invalidField("admin-listen", reason: "a Unix socket path must be 1 to 99 bytes")
+                }
+                return .unix(path: path)
+            }
+            let (host, port) = try NodeConfiguration.parseListen(text)
+            return .tcp(host: host, port: port)
+        }
+    }
+
     public var host: String = "127.0.0.1"
     public var port: Int = 8450
+    /// The admin API's own listener (never the federation one).
+    public var admin: AdminListen = .tcp(host: "127.0.0.1", port: 8451)
     /// Wire limits (body size, entries per packet, entry body size, JSON depth).
     public var limits: WireLimits = .standard
     /// How often each other location gets an empty sync with our vector and digest.

@@ -8,7 +8,8 @@ import Synchronization
 /// - `nomadsync_packets_in_total{status}` and `nomadsync_packets_out_total{status}`
 /// - `nomadsync_entries_applied_total`
 /// - `nomadsync_outbox_depth{channel,location}` and `nomadsync_location_lag_entries{channel,location}`,
-///   set from the store on every scrape.
+///   set from the store on every scrape;
+/// - `nomadsync_channel_diverged{channel}`: 1 while the channel's `diverged` alarm is raised.
 public final class NodeMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     let factory: PrometheusMetricsFactory
@@ -55,6 +56,7 @@ public final class NodeMetrics: Sendable {
                 gauge("nomadsync_location_online", dims).record(loc.state == .offline ? 0 : 1)
             }
             gauge("nomadsync_held_entries", [("channel", status.nickname)]).record(status.held)
+            gauge("nomadsync_channel_diverged", [("channel", status.nickname)]).record(status.diverged == nil ? 0 : 1)
         }
         return registry.emitToString()
     }

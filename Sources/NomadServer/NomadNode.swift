@@ -4,34 +4,82 @@ import Logging
 import NIOCore
 import NomadEngine
 import NomadModel
+import NomadStore
 import NomadTransport
 import ServiceLifecycle
 
-/// A running nomadsync: the HTTP server (federation routes, admin API, health and metrics)
-/// and the delivery worker, as one Hummingbird application.
+/// A running nomadsync is two HTTP listeners and the delivery worker:
+/// - the **federation** listener (other sites): `/zot`, discovery, WebFinger, the sync pull and
+///   `/health`, with the delivery worker as its service;
+/// - the **admin** listener (the paired server and the operator): `/api/v1` with the bearer
+///   token, `/metrics` and `/health`. It is never the federation one, so no reverse proxy in
+///   front of the federation listener can expose it; by default it is a Unix socket.
 ///
 /// ```swift
-/// let app = NomadNode.application(site: site, configuration: config, transport: URLSessionTransport(), adminToken: token)
-/// let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm], logger: logger))
+/// let services = NomadNode.services(site: site, configuration: config, transport: URLSessionTransport(), adminToken: token)
+/// let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm], logger: logger))
 /// try await group.run()
 /// ```
 public enum NomadNode {
-    public static func application(
+    public static func services(
         site: Site, configuration: NodeConfiguration, transport: any HTTPTransport, adminToken: String,
         metrics: NodeMetrics = NodeMetrics(), logger: Logger = Logger(label: "nomadsync"),
-        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in },
+        onAdminRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    ) -> [any Service] {
+        [
+            federation(site: site, configuration: configuration, transport: transport, metrics: metrics, logger: logger,
+                       onServerRunning: onServerRunning),
+            admin(site: site, configuration: configuration, adminToken: adminToken, metrics: metrics, logger: logger,
+                  onServerRunning: onAdminRunning),
+        ]
+    }
+
+    /// The federation listener and the delivery worker.
+    public static func federation(
+        site: Site, configuration: NodeConfiguration, transport: any HTTPTransport, metrics: NodeMetrics,
+        logger: Logger, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let router = Router(context: NodeContext.self)
-        let check = InboundCheck(configuration: configuration, clock: site.clock)
+        NotFound.register(on: router)
+        let authority = (try? site.identity()).flatMap { try? RequestSigner.split($0.url).host } ?? "\(configuration.host):\(configuration.port)"
+        let check = InboundCheck(configuration: configuration, clock: site.clock, authority: authority)
         FederationRoutes(site: site, check: check, metrics: metrics, logger: logger).register(on: router)
-        AdminRoutes(site: site, token: adminToken, logger: logger).register(on: router)
-        OpsRoutes(site: site, metrics: metrics).register(on: router)
+        OpsRoutes(site: site, metrics: metrics).registerHealth(on: router)
         let worker = DeliveryWorker(site: site, transport: transport, configuration: configuration, metrics: metrics, logger: logger)
         return Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "nomadsync"),
             services: [worker],
             onServerRunning: onServerRunning,
+            logger: logger)
+    }
+
+    /// The admin listener: `/api/v1`, `/metrics`, `/health`.
+    public static func admin(
+        site: Site, configuration: NodeConfiguration, adminToken: String, metrics: NodeMetrics, logger: Logger,
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        let router = Router(context: NodeContext.self)
+        NotFound.register(on: router)
+        AdminRoutes(site: site, token: adminToken, logger: logger).register(on: router)
+        OpsRoutes(site: site, metrics: metrics).registerHealth(on: router)
+        OpsRoutes(site: site, metrics: metrics).registerMetrics(on: router)
+        let address: BindAddress
+        switch configuration.admin {
+        case .tcp(let host, let port): address = .hostname(host, port: port)
+        case .unix(let path):
+            try? FileManager.default.removeItem(atPath: path)  // a stale socket of a stopped node (the data lock is held)
+            address = .unixDomainSocket(path: path)
+        }
+        let socketPath: String? = if case .unix(let path) = configuration.admin { path } else { nil }
+        return Application(
+            router: router,
+            configuration: .init(address: address, serverName: "nomadsync-admin"),
+            onServerRunning: { channel in
+                if let socketPath { chmod(socketPath, 0o600) }
+                await onServerRunning(channel)
+            },
             logger: logger)
     }
 }
@@ -47,28 +95,57 @@ struct OpsRoutes: Sendable {
         var siteID: SiteID
         var version: String
         var channels: Int
+        var diverged: [String]
 
         enum CodingKeys: String, CodingKey {
-            case status, url, version, channels
+            case status, url, version, channels, diverged
             case siteID = "site_id"
         }
     }
 
-    func register(on router: Router<NodeContext>) {
+    /// 200 `ok`, or 503 `degraded` naming every channel whose `diverged` alarm is raised.
+    func registerHealth(on router: Router<NodeContext>) {
         router.get("/health") { _, _ -> Response in
+            let me: SiteIdentity
+            let channels: [ChannelRecord]
             do {
-                let me = try site.identity()
-                return try FederationRoutes.json(Health(status: "ok", url: me.url, siteID: me.siteID, version: Envelope.currentVersion,
-                                                        channels: try site.channels().count))
+                me = try site.identity()
+                channels = try site.channels()
             } catch {
                 throw ServerError(.serviceUnavailable, "not healthy: \(error)")
             }
+            let diverged = channels.filter { $0.diverged != nil }.map(\.nickname)
+            return try FederationRoutes.json(
+                Health(status: diverged.isEmpty ? "ok" : "degraded", url: me.url, siteID: me.siteID, version: Envelope.currentVersion,
+                       channels: channels.count, diverged: diverged),
+                status: diverged.isEmpty ? .ok : .serviceUnavailable)
         }
+    }
+
+    func registerMetrics(on router: Router<NodeContext>) {
         router.get("/metrics") { _, _ -> Response in
             let statuses = (try? site.channels().compactMap { try? site.syncStatus(nickname: $0.nickname) }) ?? []
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: metrics.render(statuses: statuses))))
+        }
+    }
+}
+
+/// A JSON error body for every unknown route, on both listeners.
+enum NotFound {
+    static func register(on router: Router<NodeContext>) {
+        router.addMiddleware { NotFoundMiddleware() }
+    }
+}
+
+struct NotFoundMiddleware: RouterMiddleware {
+    typealias Context = NodeContext
+    func handle(_ request: Request, context: NodeContext, next: (Request, NodeContext) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound {
+            throw ServerError(.notFound, "no such route: \(request.method.rawValue) \(request.uri.path.prefix(200))")
         }
     }
 }

@@ -15,16 +15,21 @@ import NomadTransport
 public struct ServerError: HTTPResponseError, CustomStringConvertible {
     public var status: HTTPResponse.Status
     public var message: String
+    /// Machine-readable detail for the body (`code`, `origin`, `seq`), when the sender must act.
+    public var detail: ErrorBody?
 
-    public init(_ status: HTTPResponse.Status, _ message: String) {
+    public init(_ status: HTTPResponse.Status, _ message: String, detail: ErrorBody? = nil) {
         self.status = status
         self.message = message
+        self.detail = detail
     }
 
     public var description: String { "\(status.code) \(message)" }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let body = (try? WireJSON.encode(ErrorBody(message: message))) ?? #"{"success":false,"message":"error"}"#
+        var answer = detail ?? ErrorBody(message: message)
+        answer.message = message
+        let body = (try? WireJSON.encode(answer)) ?? #"{"success":false,"message":"error"}"#
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         if status == .unauthorized && request.uri.path.hasPrefix("/api/") { headers[.wwwAuthenticate] = "Bearer" }
@@ -41,7 +46,10 @@ public struct ServerError: HTTPResponseError, CustomStringConvertible {
         case let e as EngineError:
             switch e {
             case .invalidEntry, .clockSkew, .invalidImport: return ServerError(.unprocessableContent, e.description)
-            case .fork: return ServerError(.conflict, e.description)
+            case .fork(let origin, let seq, _, _):
+                return ServerError(.conflict, e.description, detail: ErrorBody(message: "", code: "fork", origin: origin, seq: seq))
+            case .replayedToken: return ServerError(.conflict, e.description)
+            case .tooManyHeld: return ServerError(.unprocessableContent, e.description)
             case .tooManyEntries: return ServerError(.contentTooLarge, e.description)
             case .channelNotFound: return ServerError(.notFound, e.description)
             case .notForThisSite: return ServerError(.forbidden, e.description)

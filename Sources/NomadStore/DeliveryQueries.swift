@@ -85,12 +85,14 @@ extension StoreTransaction {
     // MARK: Peers
 
     func peer(from row: Row) throws -> PeerRecord {
+        // A stored report that no longer reads (written before the bounds were enforced) counts
+        // as no report: the peer's next heartbeat replaces it.
         var vector: VersionVector?
         if let text: String = row["vector"] {
-            vector = try WireJSON.decode(VersionVector.self, from: Data(text.utf8), what: "stored peer vector")
+            vector = try? WireJSON.decode(VersionVector.self, from: Data(text.utf8), what: "stored peer vector")
         }
         return PeerRecord(
-            siteID: try SiteID(validating: row["site_id"]), offline: row["offline"], attempts: row["attempts"],
+            siteID: try SiteID(validating: row["site_id"]), offline: row["offline"], attempts: max(0, row["attempts"] as Int),
             nextAttempt: UInt64(max(0, row["next_attempt"] as Int64)),
             lastHeard: (row["last_heard"] as Int64?).map { UInt64(max(0, $0)) },
             lastDelivered: (row["last_delivered"] as Int64?).map { UInt64(max(0, $0)) },

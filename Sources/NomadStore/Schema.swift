@@ -105,6 +105,22 @@ enum Schema {
                 CREATE INDEX seen_token_age ON seen_token (seen_at);
                 """)
         }
+        migrator.registerMigration("v3-writers") { db in
+            // Every writer id (origin) a `location` entry of the channel has named. An entry
+            // whose origin is not among them is refused. Filled from the log already held.
+            try db.execute(sql: """
+                CREATE TABLE writer (
+                    channel INTEGER NOT NULL REFERENCES channel(id) ON DELETE CASCADE,
+                    origin TEXT NOT NULL,
+                    PRIMARY KEY (channel, origin)
+                );
+                INSERT OR IGNORE INTO writer (channel, origin)
+                    SELECT channel, json_extract(body, '$.writer') FROM entry
+                    WHERE entity = 'location' AND op = 'put' AND json_valid(body)
+                      AND json_type(body, '$.writer') = 'text';
+                INSERT OR IGNORE INTO writer (channel, origin) SELECT id, writer FROM channel;
+                """)
+        }
         return migrator
     }
 }

@@ -54,6 +54,10 @@ public final class Store: Sendable {
         do {
             let pool = try DatabasePool(path: dbPath, configuration: config)
             try Schema.migrator.migrate(pool)
+            // The database holds every document in clear: owner only, whatever the umask.
+            for file in [dbPath, dbPath + "-wal", dbPath + "-shm"] where fm.fileExists(atPath: file) {
+                try? fm.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file)
+            }
             return Store(directory: directory, pool: pool, hostKey: hostKey)
         } catch {
             throw StoreError.database("cannot open \(dbPath): \(error)")

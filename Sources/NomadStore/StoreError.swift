@@ -12,6 +12,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case secretUnreadable(String)
     /// The database refused an operation.
     case database(String)
+    /// Another `nomadsync serve` runs on this data directory.
+    case locked(String)
 
     public var description: String {
         switch self {
@@ -29,6 +31,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
             return "cannot open the stored \(what) with this site's host key (was host.key replaced?)"
         case .database(let why):
             return "database: \(why)"
+        case .locked(let dir):
+            return "another nomadsync serve is already running on \(dir) (it holds \(dir)/serve.lock); stop it first"
         }
     }
 }

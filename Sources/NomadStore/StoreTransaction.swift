@@ -9,6 +9,10 @@ public struct StoreTransaction {
     let db: Database
     let hostKey: SecureBytes
 
+    /// A sequence number as SQLite stores it. Stored seqs never exceed `Int64.max` (the replay
+    /// engine refuses larger ones), so a larger one from a query clamps: nothing lies beyond it.
+    static func sqlSeq(_ seq: UInt64) -> Int64 { Int64(clamping: seq) }
+
     // MARK: Site
 
     public func site() throws -> SiteRecord? {
@@ -82,7 +86,7 @@ public struct StoreTransaction {
         try db.execute(sql: "UPDATE channel SET digest = ? WHERE id = ?", arguments: [Data(digest), channel])
     }
 
-    public func setDiverged(channel: Int64, reason: String) throws {
+    public func setDiverged(channel: Int64, reason: String?) throws {
         try db.execute(sql: "UPDATE channel SET diverged = ? WHERE id = ?", arguments: [reason, channel])
     }
 
@@ -93,24 +97,25 @@ public struct StoreTransaction {
     func entry(from row: Row) throws -> ChangeEntry {
         guard let op = ChangeOp(rawValue: row["op"]) else { throw StoreError.database("bad op in stored entry") }
         return ChangeEntry(id: row["id"], origin: try OriginID(validating: row["origin"]),
-                           seq: UInt64(row["seq"] as Int64), hlc: HybridTimestamp(rawValue: UInt64(bitPattern: row["hlc"])),
+                           seq: UInt64(clamping: row["seq"] as Int64), hlc: HybridTimestamp(rawValue: UInt64(bitPattern: row["hlc"])),
                            entity: row["entity"], key: row["key"], op: op, body: row["body"])
     }
 
-    func arguments(channel: Int64, _ e: ChangeEntry) -> StatementArguments {
-        [channel, e.id, e.origin.text, Int64(e.seq), Int64(bitPattern: e.hlc.rawValue), e.entity, e.key, e.op.rawValue, e.body]
+    func arguments(channel: Int64, _ e: ChangeEntry) throws -> StatementArguments {
+        guard let seq = Int64(exactly: e.seq) else { throw StoreError.database("seq \(e.seq) of entry \(e.id) is out of range") }
+        return [channel, e.id, e.origin.text, seq, Int64(bitPattern: e.hlc.rawValue), e.entity, e.key, e.op.rawValue, e.body]
     }
 
     /// Appends an applied entry to the local copy of the log.
     public func insertEntry(channel: Int64, _ entry: ChangeEntry) throws {
         try db.execute(sql: "INSERT INTO entry (channel, \(Self.entryColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       arguments: arguments(channel: channel, entry))
+                       arguments: try arguments(channel: channel, entry))
     }
 
     /// The id of the applied entry at `(origin, seq)`, if any.
     public func entryID(channel: Int64, origin: OriginID, seq: UInt64) throws -> String? {
         try String.fetchOne(db, sql: "SELECT id FROM entry WHERE channel = ? AND origin = ? AND seq = ?",
-                            arguments: [channel, origin.text, Int64(seq)])
+                            arguments: [channel, origin.text, Self.sqlSeq(seq)])
     }
 
     /// Whether an entry with this id is applied or held.
@@ -127,7 +132,7 @@ public struct StoreTransaction {
         var args: StatementArguments = [channel]
         if let origin {
             sql += " AND origin = ? AND seq > ? ORDER BY seq"
-            args += [origin.text, Int64(seq)]
+            args += [origin.text, Self.sqlSeq(seq)]
         } else {
             sql += " ORDER BY position"
         }
@@ -143,20 +148,20 @@ public struct StoreTransaction {
 
     public func insertPending(channel: Int64, _ entry: ChangeEntry) throws {
         try db.execute(sql: "INSERT INTO pending (channel, \(Self.entryColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       arguments: arguments(channel: channel, entry))
+                       arguments: try arguments(channel: channel, entry))
     }
 
     public func pendingID(channel: Int64, origin: OriginID, seq: UInt64) throws -> String? {
         try String.fetchOne(db, sql: "SELECT id FROM pending WHERE channel = ? AND origin = ? AND seq = ?",
-                            arguments: [channel, origin.text, Int64(seq)])
+                            arguments: [channel, origin.text, Self.sqlSeq(seq)])
     }
 
     /// Removes and returns the held entry at `(origin, seq)`.
     public func takePending(channel: Int64, origin: OriginID, seq: UInt64) throws -> ChangeEntry? {
         guard let row = try Row.fetchOne(db, sql: "SELECT \(Self.entryColumns) FROM pending WHERE channel = ? AND origin = ? AND seq = ?",
-                                         arguments: [channel, origin.text, Int64(seq)]) else { return nil }
+                                         arguments: [channel, origin.text, Self.sqlSeq(seq)]) else { return nil }
         try db.execute(sql: "DELETE FROM pending WHERE channel = ? AND origin = ? AND seq = ?",
-                       arguments: [channel, origin.text, Int64(seq)])
+                       arguments: [channel, origin.text, Self.sqlSeq(seq)])
         return try entry(from: row)
     }
 
@@ -164,7 +169,7 @@ public struct StoreTransaction {
     public func pendingSeqs(channel: Int64) throws -> [OriginID: [UInt64]] {
         var out: [OriginID: [UInt64]] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT origin, seq FROM pending WHERE channel = ? ORDER BY origin, seq", arguments: [channel]) {
-            out[try OriginID(validating: row["origin"]), default: []].append(UInt64(row["seq"] as Int64))
+            out[try OriginID(validating: row["origin"]), default: []].append(UInt64(clamping: row["seq"] as Int64))
         }
         return out
     }
@@ -178,7 +183,7 @@ public struct StoreTransaction {
     public func vector(channel: Int64) throws -> VersionVector {
         var v = VersionVector()
         for row in try Row.fetchAll(db, sql: "SELECT origin, seq FROM vector WHERE channel = ?", arguments: [channel]) {
-            v[try OriginID(validating: row["origin"])] = UInt64(row["seq"] as Int64)
+            v[try OriginID(validating: row["origin"])] = UInt64(clamping: row["seq"] as Int64)
         }
         return v
     }
@@ -187,7 +192,7 @@ public struct StoreTransaction {
         try db.execute(sql: """
             INSERT INTO vector (channel, origin, seq) VALUES (?, ?, ?)
             ON CONFLICT (channel, origin) DO UPDATE SET seq = excluded.seq
-            """, arguments: [channel, origin.text, Int64(seq)])
+            """, arguments: [channel, origin.text, Self.sqlSeq(seq)])
     }
 
     // MARK: State
@@ -226,6 +231,63 @@ public struct StoreTransaction {
 }
 
 extension StoreTransaction {
+    // MARK: Writers
+
+    /// Every writer id a `location` entry of the channel has named (this site's included).
+    public func writers(channel: Int64) throws -> Set<OriginID> {
+        Set(try String.fetchAll(db, sql: "SELECT origin FROM writer WHERE channel = ?", arguments: [channel])
+            .compactMap { try? OriginID(validating: $0) })
+    }
+
+    public func addWriter(channel: Int64, _ origin: OriginID) throws {
+        try db.execute(sql: "INSERT OR IGNORE INTO writer (channel, origin) VALUES (?, ?)", arguments: [channel, origin.text])
+    }
+
+    /// Makes `origin` this site's writer for the channel (a site restored from a backup takes a new one).
+    public func setChannelWriter(channel: Int64, _ origin: OriginID) throws {
+        try db.execute(sql: "UPDATE channel SET writer = ? WHERE id = ?", arguments: [origin.text, channel])
+        try addWriter(channel: channel, origin)
+    }
+
+    /// Held entries per origin.
+    public func pendingCounts(channel: Int64) throws -> [OriginID: Int] {
+        var out: [OriginID: Int] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT origin, COUNT(*) AS n FROM pending WHERE channel = ? GROUP BY origin",
+                                    arguments: [channel]) {
+            if let origin = try? OriginID(validating: row["origin"]) { out[origin] = row["n"] }
+        }
+        return out
+    }
+
+    // MARK: Healing a reused writer
+
+    /// The lowest seq of `origin` still waiting in the outbox for any location, if any.
+    public func lowestQueuedSeq(channel: Int64, origin: OriginID) throws -> UInt64? {
+        try Int64.fetchOne(db, sql: """
+            SELECT MIN(e.seq) FROM outbox o JOIN entry e ON e.position = o.position
+            WHERE o.channel = ? AND e.origin = ?
+            """, arguments: [channel, origin.text]).map { UInt64(clamping: $0) }
+    }
+
+    /// Removes `origin`'s applied entries after `seq` from the log (their outbox rows go with
+    /// them) and returns them in seq order. The caller repairs state, vector and digest.
+    public func removeEntries(channel: Int64, origin: OriginID, after seq: UInt64) throws -> [ChangeEntry] {
+        let removed = try entries(channel: channel, origin: origin, after: seq)
+        try db.execute(sql: "DELETE FROM entry WHERE channel = ? AND origin = ? AND seq > ?",
+                       arguments: [channel, origin.text, Self.sqlSeq(seq)])
+        return removed
+    }
+
+    /// The applied entries for one document, whatever their origin.
+    public func entries(channel: Int64, entity: String, key: String) throws -> [ChangeEntry] {
+        try Row.fetchAll(db, sql: "SELECT \(Self.entryColumns) FROM entry WHERE channel = ? AND entity = ? AND key = ?",
+                         arguments: [channel, entity, key]).map(entry(from:))
+    }
+
+    public func deleteState(channel: Int64, entity: String, key: String) throws {
+        try db.execute(sql: "DELETE FROM state WHERE channel = ? AND entity = ? AND key = ?", arguments: [channel, entity, key])
+    }
+
     /// Every held entry, by origin and seq.
     public func pendingEntries(channel: Int64) throws -> [ChangeEntry] {
         try Row.fetchAll(db, sql: "SELECT \(Self.entryColumns) FROM pending WHERE channel = ? ORDER BY origin, seq",

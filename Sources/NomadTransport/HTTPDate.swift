@@ -8,7 +8,7 @@ public enum HTTPDate {
 
     /// Formats milliseconds since 1970.
     public static func format(milliseconds: UInt64) -> String {
-        let seconds = Int64(milliseconds / 1000)
+        let seconds = Int64(milliseconds / 1000)  // UInt64.max / 1000 < Int64.max
         let dayNumber = seconds / 86_400
         let secondOfDay = seconds % 86_400
         let (y, m, d) = civil(fromDays: dayNumber)
@@ -16,16 +16,28 @@ public enum HTTPDate {
         return "\(days[Int(dayNumber % 7)]), \(two(d)) \(months[Int(m) - 1]) \(y) \(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60)) GMT"
     }
 
-    /// Parses an IMF-fixdate to milliseconds since 1970, or nil.
+    /// Parses an IMF-fixdate to milliseconds since 1970, or nil. Every number is bounded before
+    /// any arithmetic (years 1970 to 9999), so no input can overflow.
     public static func parse(_ text: String) -> UInt64? {
-        let parts = text.split(separator: " ")
-        guard parts.count == 6, parts[5] == "GMT", let d = Int64(parts[1]), let mi = months.firstIndex(of: String(parts[2])),
-              let y = Int64(parts[3]) else { return nil }
-        let hms = parts[4].split(separator: ":").compactMap { Int64($0) }
-        guard hms.count == 3, (1...31).contains(d), (0...23).contains(hms[0]), (0...59).contains(hms[1]), (0...60).contains(hms[2]) else { return nil }
+        guard text.utf8.count <= 64 else { return nil }
+        let parts = text.split(separator: " ", omittingEmptySubsequences: false)
+        guard parts.count == 6, parts[5] == "GMT", days.contains(String(parts[0].dropLast())), parts[0].last == ",",
+              let d = bounded(parts[1], digits: 2, 1...31), let mi = months.firstIndex(of: String(parts[2])),
+              let y = bounded(parts[3], digits: 4, 1970...9999) else { return nil }
+        let clock = parts[4].split(separator: ":", omittingEmptySubsequences: false)
+        guard clock.count == 3, let h = bounded(clock[0], digits: 2, 0...23), let mn = bounded(clock[1], digits: 2, 0...59),
+              let s = bounded(clock[2], digits: 2, 0...60) else { return nil }
         let dayNumber = days(fromCivil: y, Int64(mi + 1), d)
-        let seconds = dayNumber * 86_400 + hms[0] * 3600 + hms[1] * 60 + hms[2]
+        let seconds = dayNumber * 86_400 + h * 3600 + mn * 60 + s
         return seconds < 0 ? nil : UInt64(seconds) * 1000
+    }
+
+    /// Exactly `digits` ASCII digits whose value lies in `range`.
+    static func bounded(_ text: Substring, digits: Int, _ range: ClosedRange<Int64>) -> Int64? {
+        let utf8 = text.utf8
+        guard utf8.count == digits, utf8.allSatisfy({ (48...57).contains($0) }) else { return nil }
+        let value = utf8.reduce(Int64(0)) { $0 * 10 + Int64($1 - 48) }
+        return range.contains(value) ? value : nil
     }
 
     // Howard Hinnant's days-from-civil algorithms.

@@ -20,27 +20,37 @@ public enum SignatureError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// HTTP Signatures as Zot6 uses them (draft-cavage, `hs2019` with Ed25519), DESIGN §4:
+/// HTTP Signatures as Zot6 uses them (draft-cavage-http-signatures-12, `hs2019` with Ed25519), DESIGN §4:
 /// ```
 /// Signature: keyId="https://a.example/channel/alice#ed25519",algorithm="hs2019",
 ///   headers="(request-target) host date digest content-type x-zot-token",signature="<base64>"
 /// Digest: SHA-256=<base64>
 /// ```
-/// The signing string is one `name: value` line per listed header, joined by `\n`.
+/// The signing string is one `name: value` line per listed header, joined by `\n`. The
+/// pseudo-headers `(request-target)`, `(created)` and `(expires)` are supported; `created` and
+/// `expires` are unquoted integers (seconds since 1970) as the draft writes them.
 public struct HTTPSignature: Sendable, Equatable {
     public var keyID: String
     public var algorithm: String
     public var headers: [String]
     public var signature: [UInt8]
+    /// `created` and `expires` parameters, seconds since 1970, when present.
+    public var created: UInt64?
+    public var expires: UInt64?
 
     public static let postHeaders = ["(request-target)", "host", "date", "digest", "content-type", "x-zot-token"]
     public static let getHeaders = ["(request-target)", "host", "date", "x-zot-token"]
+    /// The longest `Signature` header value read; longer ones are refused before parsing.
+    public static let maxHeaderBytes = 8192
 
-    public init(keyID: String, algorithm: String = "hs2019", headers: [String], signature: [UInt8]) {
+    public init(keyID: String, algorithm: String = "hs2019", headers: [String], signature: [UInt8],
+                created: UInt64? = nil, expires: UInt64? = nil) {
         self.keyID = keyID
         self.algorithm = algorithm
         self.headers = headers
         self.signature = signature
+        self.created = created
+        self.expires = expires
     }
 
     /// `SHA-256=<base64>` of the body.
@@ -49,12 +59,21 @@ public struct HTTPSignature: Sendable, Equatable {
     }
 
     /// The string that is signed. `header` looks a header up by lower-case name.
-    public static func signingString(method: String, target: String, headers names: [String],
-                                     header: (String) -> String?) throws -> String {
+    public static func signingString(method: String, target: String, headers names: [String], created: UInt64? = nil,
+                                     expires: UInt64? = nil, header: (String) -> String?) throws -> String {
         try names.map { name in
-            if name == "(request-target)" { return "(request-target): \(method.lowercased()) \(target)" }
-            guard let value = header(name) else { throw SignatureError.missingHeader(name) }
-            return "\(name): \(value)"
+            switch name {
+            case "(request-target)": return "(request-target): \(method.lowercased()) \(target)"
+            case "(created)":
+                guard let created else { throw SignatureError.malformed("(created) is signed but there is no created parameter") }
+                return "(created): \(created)"
+            case "(expires)":
+                guard let expires else { throw SignatureError.malformed("(expires) is signed but there is no expires parameter") }
+                return "(expires): \(expires)"
+            default:
+                guard let value = header(name) else { throw SignatureError.missingHeader(name) }
+                return "\(name): \(value)"
+            }
         }.joined(separator: "\n")
     }
 
@@ -66,23 +85,36 @@ public struct HTTPSignature: Sendable, Equatable {
     }
 
     public var headerValue: String {
-        "keyId=\"\(keyID)\",algorithm=\"\(algorithm)\",headers=\"\(headers.joined(separator: " "))\",signature=\"\(Data(signature).base64EncodedString())\""
+        var out = "keyId=\"\(keyID)\",algorithm=\"\(algorithm)\""
+        if let created { out += ",created=\(created)" }
+        if let expires { out += ",expires=\(expires)" }
+        return out + ",headers=\"\(headers.joined(separator: " "))\",signature=\"\(Data(signature).base64EncodedString())\""
     }
 
-    /// Parses a `Signature` header value.
+    /// Parses a `Signature` header value: `name="value"` pairs (or bare integers for `created`
+    /// and `expires`) separated by commas. Bounded: at most 8 KiB and 16 parameters.
     public init(parsing value: String) throws {
+        guard value.utf8.count <= Self.maxHeaderBytes else { throw SignatureError.malformed("longer than \(Self.maxHeaderBytes) bytes") }
         var fields: [String: String] = [:]
         var rest = Substring(value)
         while !rest.isEmpty {
             rest = rest.drop(while: { $0 == " " || $0 == "," })
             guard let eq = rest.firstIndex(of: "=") else { break }
+            guard fields.count < 16 else { throw SignatureError.malformed("too many parameters") }
             let name = rest[..<eq].trimmingCharacters(in: .whitespaces)
             rest = rest[rest.index(after: eq)...]
-            guard rest.first == "\"" else { throw SignatureError.malformed("value of \(name) is not quoted") }
-            rest = rest.dropFirst()
-            guard let close = rest.firstIndex(of: "\"") else { throw SignatureError.malformed("unterminated value of \(name)") }
-            fields[name] = String(rest[..<close])
-            rest = rest[rest.index(after: close)...]
+            if rest.first == "\"" {
+                rest = rest.dropFirst()
+                guard let close = rest.firstIndex(of: "\"") else { throw SignatureError.malformed("unterminated value of \(name.prefix(40))") }
+                fields[name] = String(rest[..<close])
+                rest = rest[rest.index(after: close)...]
+            } else if name == "created" || name == "expires" {
+                let digits = rest.prefix(while: { $0.isASCII && $0.isNumber })
+                fields[name] = String(digits)
+                rest = rest[digits.endIndex...]
+            } else {
+                throw SignatureError.malformed("value of \(name.prefix(40)) is not quoted")
+            }
         }
         guard let keyID = fields["keyId"] else { throw SignatureError.malformed("no keyId") }
         guard let sig = fields["signature"], let bytes = Data(base64Encoded: sig) else { throw SignatureError.malformed("no base64 signature") }
@@ -90,8 +122,18 @@ public struct HTTPSignature: Sendable, Equatable {
         guard algorithm == "hs2019" || algorithm == "ed25519" else {
             throw SignatureError.malformed("algorithm '\(algorithm.prefix(40))' is not supported; use hs2019 with Ed25519")
         }
-        let headers = (fields["headers"] ?? "date").lowercased().split(separator: " ").map(String.init)
-        self.init(keyID: keyID, algorithm: algorithm, headers: headers, signature: Array(bytes))
+        func seconds(_ name: String) throws -> UInt64? {
+            guard let text = fields[name] else { return nil }
+            // At most 12 digits: far beyond any real date, and no overflow anywhere after.
+            guard !text.isEmpty, text.utf8.count <= 12, text.utf8.allSatisfy({ (48...57).contains($0) }), let n = UInt64(text) else {
+                throw SignatureError.malformed("\(name) must be a whole number of seconds")
+            }
+            return n
+        }
+        let headers = (fields["headers"] ?? "(created)").lowercased().split(separator: " ").map(String.init)
+        guard headers.count <= 32 else { throw SignatureError.malformed("too many signed headers") }
+        self.init(keyID: keyID, algorithm: algorithm, headers: headers, signature: Array(bytes),
+                  created: try seconds("created"), expires: try seconds("expires"))
     }
 
     /// Checks that every header in `required` is covered, then the signature itself.
@@ -100,11 +142,24 @@ public struct HTTPSignature: Sendable, Equatable {
         for name in required where !headers.contains(name) {
             throw SignatureError.malformed("the signature does not cover \(name)")
         }
-        let text = try Self.signingString(method: method, target: target, headers: headers, header: header)
+        let text = try Self.signingString(method: method, target: target, headers: headers, created: created, expires: expires,
+                                          header: header)
         do {
             try SigningKeyPair.verify(signature: signature, over: Array(text.utf8), publicKey: publicKey)
         } catch {
             throw SignatureError.badSignature
+        }
+    }
+
+    /// Checks `created` and `expires` against `now` (milliseconds): `created` may not lie more
+    /// than `window` ahead, and an `expires` in the past ends the signature.
+    public func checkTimes(now: UInt64, window: UInt64) throws {
+        let nowSeconds = now / 1000
+        if let created, created > nowSeconds, created - nowSeconds > window / 1000 {
+            throw SignatureError.staleDate("created=\(created) lies \(created - nowSeconds) s in the future")
+        }
+        if let expires, expires < nowSeconds {
+            throw SignatureError.staleDate("the signature expired \(nowSeconds - expires) s ago (expires=\(expires))")
         }
     }
 }

@@ -4,14 +4,26 @@ import FoundationNetworking
 #endif
 
 /// `HTTPTransport` over FoundationNetworking's `URLSession` (libcurl on Linux). Each instance owns
-/// its session: no shared state, no cookies, no cache, no redirects followed.
+/// its session: no shared state, no cookies, no cache.
+///
+/// Three rules that a signed-request client needs and `URLSession` does not give by default:
+/// - **No redirects.** A 3xx answer is returned as it is; following it would re-send a signed
+///   request (and take its `success:true`) from a host nobody chose.
+/// - **Bounded answers.** Reading stops, and the request fails, once the body passes
+///   `maxResponseBytes` (a declared `Content-Length` over it fails before any byte is read).
+/// - **Cancellable.** Cancelling the calling task cancels the request, so a node stops promptly
+///   even while a peer hangs.
 public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
     // URLSession is thread-safe; it is created once and never mutated.
     private let session: URLSession
+    private let delegate: BoundedDelegate
     public let timeout: TimeInterval
+    public let maxResponseBytes: Int
 
-    /// - Parameter timeout: seconds for a whole request (connect, send, answer).
-    public init(timeout: TimeInterval = 15) {
+    /// - Parameters:
+    ///   - timeout: seconds for a whole request (connect, send, answer).
+    ///   - maxResponseBytes: the largest answer body read (default 16 MiB).
+    public init(timeout: TimeInterval = 15, maxResponseBytes: Int = 16 << 20) {
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = timeout
         configuration.timeoutIntervalForResource = timeout
@@ -19,11 +31,13 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
         configuration.httpShouldSetCookies = false
         configuration.urlCache = nil
         configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        self.session = URLSession(configuration: configuration)
+        delegate = BoundedDelegate()
+        session = URLSession(configuration: configuration, delegate: delegate, delegateQueue: nil)
         self.timeout = timeout
+        self.maxResponseBytes = maxResponseBytes
     }
 
-    deinit { session.finishTasksAndInvalidate() }
+    deinit { session.invalidateAndCancel() }
 
     public func send(_ request: OutboundRequest) async throws -> InboundResponse {
         guard let url = URL(string: request.url) else { throw TransportError(url: request.url, reason: "not a valid URL") }
@@ -33,16 +47,78 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
             urlRequest.setValue(value, forHTTPHeaderField: name)
         }
         if !request.body.isEmpty { urlRequest.httpBody = Data(request.body) }
-        do {
-            let (data, response) = try await session.data(for: urlRequest)
-            guard let http = response as? HTTPURLResponse else {
-                throw TransportError(url: request.url, reason: "the answer is not HTTP")
+        let task = session.dataTask(with: urlRequest)
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                delegate.start(task, url: request.url, limit: maxResponseBytes, continuation: continuation)
             }
-            return InboundResponse(status: http.statusCode, body: data)
-        } catch let error as TransportError {
-            throw error
-        } catch {
-            throw TransportError(url: request.url, reason: error.localizedDescription)
+        } onCancel: {
+            task.cancel()
+        }
+    }
+}
+
+/// Collects each task's answer up to its limit and refuses redirects.
+final class BoundedDelegate: NSObject, URLSessionDataDelegate, @unchecked Sendable {
+    private struct Pending {
+        var url: String
+        var limit: Int
+        var continuation: CheckedContinuation<InboundResponse, any Error>
+        var data = Data()
+        var status = 0
+        var overLimit = false
+    }
+
+    private let lock = NSLock()
+    private var pending: [Int: Pending] = [:]
+
+    func start(_ task: URLSessionDataTask, url: String, limit: Int, continuation: CheckedContinuation<InboundResponse, any Error>) {
+        lock.withLock { pending[task.taskIdentifier] = Pending(url: url, limit: limit, continuation: continuation) }
+        task.resume()
+    }
+
+    func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+                    newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void) {
+        completionHandler(nil)  // the 3xx answer itself is the result
+    }
+
+    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
+                    completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
+        let http = response as? HTTPURLResponse
+        let allow = lock.withLock { () -> Bool in
+            guard var entry = pending[dataTask.taskIdentifier] else { return false }
+            entry.status = http?.statusCode ?? 0
+            if response.expectedContentLength > Int64(entry.limit) { entry.overLimit = true }
+            pending[dataTask.taskIdentifier] = entry
+            return !entry.overLimit
+        }
+        completionHandler(allow ? .allow : .cancel)
+    }
+
+    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
+        let over = lock.withLock { () -> Bool in
+            guard var entry = pending[dataTask.taskIdentifier] else { return false }
+            if entry.data.count + data.count > entry.limit {
+                entry.overLimit = true
+            } else {
+                entry.data.append(data)
+            }
+            pending[dataTask.taskIdentifier] = entry
+            return entry.overLimit
+        }
+        if over { dataTask.cancel() }
+    }
+
+    func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {
+        guard let entry = lock.withLock({ pending.removeValue(forKey: task.taskIdentifier) }) else { return }
+        if entry.overLimit {
+            entry.continuation.resume(throwing: TransportError(url: entry.url, reason: "the answer is larger than \(entry.limit) bytes"))
+        } else if let error {
+            entry.continuation.resume(throwing: TransportError(url: entry.url, reason: error.localizedDescription))
+        } else if entry.status == 0 {
+            entry.continuation.resume(throwing: TransportError(url: entry.url, reason: "the answer is not HTTP"))
+        } else {
+            entry.continuation.resume(returning: InboundResponse(status: entry.status, body: entry.data))
         }
     }
 }

@@ -7,7 +7,36 @@ import NomadModel
 struct ChannelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "channel", abstract: "Create, inspect, export and import channels.",
-        subcommands: [Create.self, Show.self, List.self, Export.self, Import.self])
+        subcommands: [Create.self, Show.self, List.self, Export.self, Import.self, Heal.self])
+
+    struct Heal: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Recover from a fork or a diverged alarm (see docs/OPERATIONS.md).",
+            discussion: """
+                Without --origin: this site takes a new writer id, takes its own entries that no clone has acknowledged \
+                out of the log and writes them again under the new writer (what a site restored from a backup does by \
+                itself when it notices). With --origin O --after N: drops another writer's entries after seq N from this \
+                site's log so they are fetched again from the other clones. Both clear the diverged alarm; the node \
+                may keep running.
+                """)
+        @OptionGroup var options: DataOptions
+        @Argument var nick: String
+        @Option(help: "Another site's writer id whose entries this site holds wrongly.") var origin: String?
+        @Option(help: "With --origin: keep that writer's entries through this seq.") var after: UInt64?
+
+        func run() throws {
+            let site = try options.site()
+            if let origin {
+                guard let after else { throw ValidationError("--origin needs --after SEQ") }
+                let id = try OriginID(validating: origin)
+                let dropped = try site.dropEntries(nickname: nick, origin: id, after: after)
+                Output.message("\(dropped) entries of \(id.text) after seq \(after) dropped; they are fetched again from the other clones")
+            } else {
+                let report = try site.healWriter(nickname: nick, cause: .requested)
+                Output.message("new writer \(report.newWriter.text) (was \(report.oldWriter.text)); kept its entries through seq \(report.keptThrough), wrote \(report.reissued) again")
+            }
+        }
+    }
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a channel here. Prints its portable_id.")

@@ -18,6 +18,7 @@ struct DataOptions: ParsableArguments {
 
     /// Opens the site in the data directory (which must exist unless `create`).
     func site(create: Bool = false) throws -> Site {
+        umask(0o077)  // everything nomadsync writes in the data directory is the owner's only
         let random = SystemRandom()
         let store = try Store.open(directory: directory, hostKeyPath: hostKeyPath, create: create, random: random)
         return Site(store: store, clock: SystemClock(), random: random)

@@ -38,7 +38,7 @@ struct PacketCommand: ParsableCommand {
                 case .ignored(let encoding, _):
                     Output.message("unknown encoding ignored: \(encoding)")
                 case .envelope(let envelope):
-                    try Output.json(try site.openSync(envelope).1)
+                    try Output.json(try site.openSync(envelope).data)
                 }
                 return
             }

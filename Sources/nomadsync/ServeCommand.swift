@@ -4,6 +4,7 @@ import Logging
 import NomadCrypto
 import NomadEngine
 import NomadServer
+import NomadStore
 import NomadTransport
 import ServiceLifecycle
 
@@ -17,6 +18,10 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("Address to listen on.", valueName: "host:port"))
     var listen: String = ProcessInfo.processInfo.environment["NOMADSYNC_LISTEN"] ?? "127.0.0.1:8450"
+
+    @Option(help: ArgumentHelp("Where the admin API and /metrics listen: unix:PATH or host:port (default unix:DIR/admin.sock, or NOMADSYNC_ADMIN_LISTEN). Never the federation listener.",
+                               valueName: "unix:path|host:port"))
+    var adminListen: String?
 
     @Option(help: ArgumentHelp("Seconds between heartbeats to each other location.", valueName: "seconds"))
     var heartbeat: Double = 30
@@ -32,6 +37,12 @@ struct ServeCommand: AsyncParsableCommand {
         guard poll >= 10 && poll <= 60_000 else { throw ValidationError("--poll must be between 10 and 60000 ms") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error") }
         do { _ = try NodeConfiguration.parseListen(listen) } catch { throw ValidationError("\(error)") }
+        do { _ = try NodeConfiguration.AdminListen.parse(adminAddress) } catch { throw ValidationError("\(error)") }
+    }
+
+    var adminAddress: String {
+        adminListen ?? ProcessInfo.processInfo.environment["NOMADSYNC_ADMIN_LISTEN"]
+            ?? "unix:" + (options.directory as NSString).appendingPathComponent("admin.sock")
     }
 
     func run() async throws {
@@ -43,6 +54,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "nomadsync")
         let site = try options.site()
+        let lock = try DataDirectoryLock(directory: options.directory)
         let identity = try site.identity()
         var configuration = NodeConfiguration()
         (configuration.host, configuration.port) = try NodeConfiguration.parseListen(listen)
@@ -50,7 +62,12 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.pollMilliseconds = UInt64(poll)
         let listenHost = configuration.host
         let token = try AdminToken.loadOrCreate(directory: options.directory, random: site.random)
-        let app = NomadNode.application(
+        configuration.admin = try NodeConfiguration.AdminListen.parse(adminAddress)
+        if case .tcp(let host, _) = configuration.admin, !(host.hasPrefix("127.") || host == "::1" || host == "localhost") {
+            logger.warning("the admin API listens on a non-loopback address; anyone who reaches it needs only the token", metadata: ["admin": "\(adminAddress)"])
+        }
+        let admin = adminAddress
+        let services = NomadNode.services(
             site: site, configuration: configuration, transport: URLSessionTransport(timeout: configuration.requestTimeoutSeconds),
             adminToken: token, logger: logger,
             onServerRunning: { channel in
@@ -58,9 +75,11 @@ struct ServeCommand: AsyncParsableCommand {
                 logger.notice("nomadsync listening", metadata: [
                     "address": "\(listenHost):\(port)", "site": "\(identity.url)", "site_id": "\(identity.siteID.text)",
                 ])
-            })
-        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            },
+            onAdminRunning: { _ in logger.notice("admin API listening", metadata: ["admin": "\(admin)"]) })
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+        withExtendedLifetime(lock) {}
         logger.notice("nomadsync stopped")
     }
 }

@@ -27,12 +27,16 @@ final class NodeProcess: @unchecked Sendable {
     let name: String
     let cli: CLI
     let port: Int
+    /// The admin API's own loopback port (never the federation one).
+    let adminPort: Int
     var url: String { "http://127.0.0.1:\(port)" }
+    var adminURL: String { "http://127.0.0.1:\(adminPort)" }
     private var process: Process?
 
     init(_ name: String) throws {
         self.name = name
         port = try freeLoopbackPort()
+        adminPort = try freeLoopbackPort()
         var cli = CLI(data: tempPath(name))
         cli.environment["NOMADSYNC_PASSPHRASE"] = "integration passphrase"
         self.cli = cli
@@ -45,7 +49,8 @@ final class NodeProcess: @unchecked Sendable {
     func start(heartbeat: Double = 0.5) async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CLI.binary)
-        process.arguments = ["serve", "--data", cli.data, "--listen", "127.0.0.1:\(port)", "--heartbeat", String(heartbeat), "--poll", "50"]
+        process.arguments = ["serve", "--data", cli.data, "--listen", "127.0.0.1:\(port)", "--heartbeat", String(heartbeat), "--poll", "50",
+                             "--admin-listen", "127.0.0.1:\(adminPort)"]
         if !FileManager.default.fileExists(atPath: logPath) { FileManager.default.createFile(atPath: logPath, contents: nil) }
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         log.seekToEndOfFile()

@@ -34,7 +34,7 @@ struct ThreeSiteTests {
         try a.cli.ok(["change", "put", "alice", "item", "from-a", "--body", #"{"by":"a"}"#])
         try b.cli.ok(["change", "delete", "alice", "profile", "profile"])
         let batch = Data(#"{"changes":[{"entity":"item","key":"from-c","op":"put","body":"{\"by\":\"c\"}"}]}"#.utf8)
-        let (code, answer) = try await HTTP.post("\(c.url)/api/v1/channels/alice/changes", body: batch,
+        let (code, answer) = try await HTTP.post("\(c.adminURL)/api/v1/channels/alice/changes", body: batch,
                                                  headers: ["Authorization": "Bearer \(try c.adminToken)", "Content-Type": "application/json"])
         #expect(code == 200, "\(String(decoding: answer, as: UTF8.self))")
         let seconds = try await eventually("equal digests after changes on A, B and C") { try Self.converged([a, b, c]) }
@@ -55,7 +55,7 @@ struct ThreeSiteTests {
         try a.cli.ok(["channel", "create", "alice"])
         try await a.start()
         let before = try a.digest()
-        let url = "\(a.url)/api/v1/channels/alice/changes"
+        let url = "\(a.adminURL)/api/v1/channels/alice/changes"
         let good = Data(#"[{"entity":"item","key":"1","op":"put","body":"{}"}]"#.utf8)
         #expect(try await HTTP.post(url, body: good).0 == 401)
         #expect(try await HTTP.post(url, body: good, headers: ["Authorization": "Bearer wrong"]).0 == 401)
@@ -66,7 +66,7 @@ struct ThreeSiteTests {
         #expect(try a.digest() == before, "a refused batch wrote something")
         #expect(try await HTTP.post(url, body: good, headers: auth).0 == 200)
         #expect(try a.digest() != before)
-        let (statusCode, status) = try await HTTP.get("\(a.url)/api/v1/channels/alice", headers: auth)
+        let (statusCode, status) = try await HTTP.get("\(a.adminURL)/api/v1/channels/alice", headers: auth)
         #expect(statusCode == 200)
         let json = try JSONSerialization.jsonObject(with: status) as? [String: Any]
         #expect(json?["digest"] as? String == (try a.digest()))

@@ -63,6 +63,7 @@ struct ServedPair {
     let a: LocalSite
     let b: LocalSite
     let port: Int
+    let adminPort: Int
     let group: ServiceGroup
     let task: Task<Void, any Error>
     let token: String
@@ -72,6 +73,7 @@ struct ServedPair {
     static func start(limits: WireLimits = .standard) async throws -> ServedPair {
         let clock = ManualClock(milliseconds: UInt64(Date().timeIntervalSince1970 * 1000))
         let port = try freePort()
+        let adminPort = try freePort()
         let a = try LocalSite(url: "http://127.0.0.1:\(try freePort())", seed: 11, clock: clock)
         var b = try LocalSite(url: "http://127.0.0.1:\(port)", seed: 12, clock: clock)
         b = LocalSite(copying: b, limits: limits)
@@ -90,12 +92,13 @@ struct ServedPair {
         let running = Mutex(false)
         var logger = Logger(label: "test-node")
         logger.logLevel = .critical
-        let app = NomadNode.application(site: b.site, configuration: configuration, transport: URLSessionTransport(timeout: 2),
-                                        adminToken: token, logger: logger, onServerRunning: { _ in running.withLock { $0 = true } })
-        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        configuration.admin = .tcp(host: "127.0.0.1", port: adminPort)
+        let services = NomadNode.services(site: b.site, configuration: configuration, transport: URLSessionTransport(timeout: 2),
+                                          adminToken: token, logger: logger, onServerRunning: { _ in running.withLock { $0 = true } })
+        let group = ServiceGroup(configuration: .init(services: services, logger: logger))
         let task = Task { try await group.run() }
         for _ in 0..<200 where !running.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(25)) }
-        return ServedPair(a: a, b: b, port: port, group: group, task: task, token: token)
+        return ServedPair(a: a, b: b, port: port, adminPort: adminPort, group: group, task: task, token: token)
     }
 
     func stop() async {
