@@ -21,7 +21,31 @@ struct TestSite {
         try site.initialise(url: url)
     }
 
+    /// Opens a site on an existing data directory (a restored backup), with its own randomness.
+    init(restoring directory: String, seed: UInt64, clock: ManualClock) throws {
+        self.directory = directory
+        let random = SeededRandom(seed: seed)
+        site = Site(store: try Store.open(directory: directory, random: random), clock: clock, random: random)
+        self.clock = clock
+    }
+
     func remove() { try? FileManager.default.removeItem(atPath: directory) }
+
+    /// Copies the data directory as a file backup would: database, WAL and host key.
+    func backup() throws -> String {
+        let copy = NSTemporaryDirectory() + "nomadsync-backup-\(UUID().uuidString)"
+        try FileManager.default.copyItem(atPath: directory, toPath: copy)
+        return copy
+    }
+
+    /// This site's own location of `nick`.
+    func location(_ nick: String) throws -> Location {
+        let me = try site.identity().siteID
+        guard let own = try site.liveLocations(of: try site.channel(nickname: nick)).first(where: { $0.siteID == me }) else {
+            throw EngineError.channelNotFound(nick)
+        }
+        return own
+    }
 
     func put(_ nick: String, _ key: String, _ body: String, entity: String = "item") throws -> ChangeEntry {
         clock.advance(by: 1)
