@@ -13,6 +13,9 @@ import Testing
     static func restoredAfterAWrite() throws -> (a: TestSite, b: TestSite, restored: TestSite, x1: ChangeEntry) {
         let (a, b) = try TestSite.clonedPair()
         _ = try a.site.replay(nickname: "alice", try b.site.log(nickname: "alice"))
+        // a acknowledged everything b had queued for it before the backup.
+        let packet = try b.site.nextPacket(channel: "alice", to: try a.location("alice"))
+        try b.site.acknowledged(channel: try b.site.channel(nickname: "alice"), siteID: try a.site.identity().siteID, positions: packet.positions)
         let copy = try b.backup()
         let x1 = try b.put("alice", "x1", #"{"v":1}"#)
         _ = try a.site.replay(nickname: "alice", [x1])

@@ -1,0 +1,90 @@
+import Foundation
+import Hummingbird
+import Logging
+import NomadTransport
+import ServiceLifecycle
+import Synchronization
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The outbound HTTP client against a real server on loopback: it follows no redirect, reads
+/// no answer past its limit, and stops when its task is cancelled.
+@Suite(.serialized)
+struct TransportBoundsTests {
+    /// A server with `/redirect` (307 to `/target`), `/target` and `/big` (1 MiB).
+    final class Hits: Sendable {
+        let count = Mutex(0)
+        func add() { count.withLock { $0 += 1 } }
+        var value: Int { count.withLock { $0 } }
+    }
+
+    static func server() async throws -> (port: Int, group: ServiceGroup, task: Task<Void, any Error>, hits: Hits) {
+        let port = try freePort()
+        let router = Router()
+        let hits = Hits()
+        router.post("/redirect") { _, _ -> Response in
+            var headers = HTTPFields()
+            headers[.location] = "http://127.0.0.1:\(port)/target"
+            return Response(status: .temporaryRedirect, headers: headers)
+        }
+        router.post("/target") { _, _ -> String in
+            hits.add()
+            return #"{"success":true,"delivery_report":[]}"#
+        }
+        router.get("/big") { _, _ -> String in String(repeating: "x", count: 1 << 20) }
+        var logger = Logger(label: "transport-test")
+        logger.logLevel = .critical
+        let running = Mutex(false)
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)),
+                              onServerRunning: { _ in running.withLock { $0 = true } }, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        let task = Task { try await group.run() }
+        for _ in 0..<200 where !running.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(25)) }
+        return (port, group, task, hits)
+    }
+
+    @Test func aRedirectIsReturnedNotFollowed() async throws {
+        let server = try await Self.server()
+        let response = try await URLSessionTransport(timeout: 5).send(
+            OutboundRequest(method: "POST", url: "http://127.0.0.1:\(server.port)/redirect", body: Array("{}".utf8)))
+        #expect(response.status == 307)
+        #expect(server.hits.value == 0, "the signed request was re-sent to the redirect target")
+        await server.group.triggerGracefulShutdown()
+        _ = try? await server.task.value
+    }
+
+    @Test func anAnswerOverTheLimitIsRefused() async throws {
+        let server = try await Self.server()
+        let url = "http://127.0.0.1:\(server.port)/big"
+        await #expect(throws: TransportError.self) {
+            _ = try await URLSessionTransport(timeout: 5, maxResponseBytes: 64 * 1024).send(OutboundRequest(method: "GET", url: url))
+        }
+        let whole = try await URLSessionTransport(timeout: 5, maxResponseBytes: 2 << 20).send(OutboundRequest(method: "GET", url: url))
+        #expect(whole.body.count == 1 << 20)
+        await server.group.triggerGracefulShutdown()
+        _ = try? await server.task.value
+    }
+
+    @Test func cancellingTheTaskEndsARequestToAPeerThatNeverAnswers() async throws {
+        // A socket that accepts connections (the kernel's backlog) and never answers.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        _ = listen(fd, 8)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        let port = Int(UInt16(bigEndian: addr.sin_port))
+        let transport = URLSessionTransport(timeout: 60)
+        let started = Date()
+        let task = Task { try await transport.send(OutboundRequest(method: "GET", url: "http://127.0.0.1:\(port)/")) }
+        try await Task.sleep(for: .milliseconds(300))
+        task.cancel()
+        await #expect(throws: TransportError.self) { _ = try await task.value }
+        #expect(Date().timeIntervalSince(started) < 10, "the request outlived its cancelled task")
+    }
+}
