@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 // nomadsync — keeps the clones of a nomadic channel mirrored across hosts.
 // Imports flow one way: CSodium → NomadCrypto → NomadModel → NomadStore → NomadEngine
-//   → NomadTransport → NomadServer → nomadsync.
+//   → NomadTransport → NomadServer → nomadsync. NomadFuzzing (fuzz targets) sits beside NomadServer.
 import PackageDescription
 
 let package = Package(
@@ -37,6 +37,8 @@ let package = Package(
             name: "NomadTransport",
             dependencies: ["NomadModel", "NomadCrypto", .product(name: "Logging", package: "swift-log")]
         ),
+        // Every outside-bytes parser as a fuzz target; ops/fuzz.sh links it into a libFuzzer binary.
+        .target(name: "NomadFuzzing", dependencies: ["NomadTransport", "NomadModel", "NomadCrypto"]),
         .target(
             name: "NomadServer",
             dependencies: [
@@ -73,6 +75,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .testTarget(name: "NomadFuzzingTests", dependencies: ["NomadFuzzing"]),
         .testTarget(name: "IntegrationTests", dependencies: []),
     ],
     swiftLanguageModes: [.v6]

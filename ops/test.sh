@@ -19,3 +19,5 @@ grep -E "✘|error:|recorded an issue|Test run with" "$log" || tail -n 30 "$log"
 echo "tests: $(( $(date +%s) - start )) s"
 [ "$status" -eq 0 ] || { echo "swift test failed (full log: $log)"; exit "$status"; }
 ops/validate-schemas.sh
+# Every outside-bytes parser under libFuzzer for a bounded time (NOMADSYNC_FUZZ_SECONDS, default 30 each).
+ops/fuzz.sh "${NOMADSYNC_FUZZ_SECONDS:-30}"

@@ -72,8 +72,20 @@ public enum PassphraseContainer {
         return out
     }
 
-    /// Decrypts a container. Throws `.wrongPassphrase` or `.damaged(…)`; returns nothing partial.
-    public static func open(_ file: [UInt8], passphrase: SecureBytes) throws -> [UInt8] {
+    /// The fixed-size start of a container, read and bounded before any key is derived.
+    package struct Header {
+        package var ops: UInt64
+        package var mem: UInt64
+        package var salt: [UInt8]
+        package var check: [UInt8]
+        package var streamHeader: [UInt8]
+        /// Every header byte: the first chunk authenticates them.
+        package var prefix: [UInt8]
+    }
+
+    /// Reads the header, refusing implausible key-derivation costs (a hostile file must not make
+    /// this site allocate gigabytes).
+    package static func header(of file: [UInt8]) throws -> Header {
         Sodium.ensure()
         let fixed = magic.count + 1 + 8 + 8 + saltLength + 16 + headerLength
         guard file.count >= fixed, Array(file.prefix(4)) == magic else {
@@ -88,13 +100,26 @@ public enum PassphraseContainer {
         }
         let salt = Array(file[cursor..<cursor + saltLength]); cursor += saltLength
         let storedCheck = Array(file[cursor..<cursor + 16]); cursor += 16
-        let header = Array(file[cursor..<cursor + headerLength]); cursor += headerLength
-        let prefix = Array(file[0..<cursor])
-        let key = try deriveKey(passphrase: passphrase, salt: salt, ops: ops, mem: mem)
-        guard sodium_memcmp(check(key: key), storedCheck, 16) == 0 else { throw CryptoError.wrongPassphrase }
+        let streamHeader = Array(file[cursor..<cursor + headerLength]); cursor += headerLength
+        return Header(ops: ops, mem: mem, salt: salt, check: storedCheck, streamHeader: streamHeader, prefix: Array(file[0..<cursor]))
+    }
+
+    /// Decrypts a container. Throws `.wrongPassphrase` or `.damaged(…)`; returns nothing partial.
+    public static func open(_ file: [UInt8], passphrase: SecureBytes) throws -> [UInt8] {
+        let header = try header(of: file)
+        let key = try deriveKey(passphrase: passphrase, salt: header.salt, ops: header.ops, mem: header.mem)
+        guard sodium_memcmp(check(key: key), header.check, 16) == 0 else { throw CryptoError.wrongPassphrase }
+        return try decryptChunks(file, header: header, key: key)
+    }
+
+    /// The chunks after the header, decrypted with `key` (the key derivation already done).
+    package static func decryptChunks(_ file: [UInt8], header: Header, key: SecureBytes) throws -> [UInt8] {
+        var cursor = header.prefix.count
+        let prefix = header.prefix
         var state = crypto_secretstream_xchacha20poly1305_state()
-        let initStatus = key.withUnsafeBytes { k in
-            crypto_secretstream_xchacha20poly1305_init_pull(&state, header, k.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        let initStatus = key.withUnsafeBytes { k -> Int32 in
+            guard let base = k.baseAddress, k.count == Int(crypto_secretstream_xchacha20poly1305_keybytes()) else { return -1 }
+            return crypto_secretstream_xchacha20poly1305_init_pull(&state, header.streamHeader, base.assumingMemoryBound(to: UInt8.self))
         }
         guard initStatus == 0 else { throw CryptoError.damaged("bad stream header") }
         var plain = [UInt8]()
@@ -104,7 +129,7 @@ public enum PassphraseContainer {
             guard !finished else { throw CryptoError.damaged("data after the final chunk") }
             guard cursor + 4 <= file.count else { throw CryptoError.damaged("truncated chunk length") }
             let length = Int(readBE32(file, cursor)); cursor += 4
-            guard length >= Int(crypto_secretstream_xchacha20poly1305_abytes()), cursor + length <= file.count else {
+            guard length >= Int(crypto_secretstream_xchacha20poly1305_abytes()), length <= file.count - cursor else {
                 throw CryptoError.damaged("truncated chunk")
             }
             let cipher = Array(file[cursor..<cursor + length]); cursor += length
@@ -116,7 +141,7 @@ public enum PassphraseContainer {
                                                               ad, UInt64(ad.count)) == 0 else {
                 throw CryptoError.damaged("a chunk fails authentication")
             }
-            plain += out.prefix(Int(outLength))
+            plain += out.prefix(Int(clamping: outLength))
             finished = tag == UInt8(crypto_secretstream_xchacha20poly1305_tag_final())
             first = false
         }

@@ -3,41 +3,6 @@ import NomadCrypto
 import NomadModel
 import NomadStore
 
-/// The plaintext inside an export file: the channel identity (private key included) and its
-/// whole log. It only ever exists in memory; on disk it is inside a `PassphraseContainer`.
-struct ChannelExportDocument: Codable {
-    static let format = "nomadsync-channel-export/1"
-
-    struct Identity: Codable {
-        var nickname: String
-        var name: String
-        var guid: String
-        var portableID: PortableID
-        var publicKey: String
-        /// The Ed25519 seed, base64url.
-        var secretSeed: String
-
-        enum CodingKeys: String, CodingKey {
-            case nickname, name, guid
-            case portableID = "portable_id"
-            case publicKey = "public_key"
-            case secretSeed = "secret_seed"
-        }
-    }
-
-    var format: String
-    var exportedAt: String
-    var fromSite: SiteID
-    var channel: Identity
-    var entries: [ChangeEntry]
-
-    enum CodingKeys: String, CodingKey {
-        case format, channel, entries
-        case exportedAt = "exported_at"
-        case fromSite = "from_site"
-    }
-}
-
 /// What an import created.
 public struct ImportReport: Sendable, Equatable {
     public var channel: ChannelRecord

@@ -1,3 +1,4 @@
+import Foundation
 import NomadCrypto
 
 /// What a change does to its document.
@@ -38,6 +39,32 @@ public struct Change: Sendable, Equatable, Codable {
         try EntityName.validate(entity)
         try ChangeEntry.validateKey(key)
         try ChangeEntry.validateBody(body, op: op, limits: limits)
+    }
+}
+
+/// A batch of changes as the admin API takes it: `{"changes":[…]}` or a bare array.
+public enum ChangeBatch {
+    private struct Wrapped: Decodable { var changes: [Change] }
+
+    /// Decodes and validates every change; a bad one names its index. An empty batch is refused.
+    public static func parse(_ data: Data, limits: WireLimits = .standard) throws -> [Change] {
+        guard data.count <= limits.maxBodyBytes else {
+            throw ModelError.tooLarge("the batch is \(data.count) bytes, the limit is \(limits.maxBodyBytes)")
+        }
+        let bare = data.first(where: { ![0x20, 0x0A, 0x0D, 0x09].contains($0) }) == UInt8(ascii: "[")
+        let changes = bare
+            ? try WireJSON.decode([Change].self, from: data, what: "changes", maxDepth: limits.maxJSONDepth)
+            : try WireJSON.decode(Wrapped.self, from: data, what: "changes", maxDepth: limits.maxJSONDepth).changes
+        guard !changes.isEmpty else { throw ModelError.invalidField("changes", reason: "the batch has no changes") }
+        guard changes.count <= limits.maxEntriesPerPacket else {
+            throw ModelError.tooLarge("\(changes.count) changes in one batch; the limit is \(limits.maxEntriesPerPacket)")
+        }
+        for (index, change) in changes.enumerated() {
+            do { try change.validate(limits: limits) } catch let error as ModelError {
+                throw ModelError.invalidField("changes[\(index)]", reason: error.description)
+            }
+        }
+        return changes
     }
 }
 

@@ -17,10 +17,6 @@ struct AdminRoutes: Sendable {
     let token: String
     let logger: Logger
 
-    struct ChangeBatch: Decodable {
-        var changes: [Change]
-    }
-
     struct AppendAnswer: Encodable {
         var success = true
         var entries: [ChangeEntry]
@@ -47,14 +43,8 @@ struct AdminRoutes: Sendable {
                 throw ServerError(.contentTooLarge, "the body is over the limit of \(site.limits.maxBodyBytes) bytes")
             }
             let data = Data(buffer.readableBytesView)
-            let changes: [Change]
             do {
-                if data.first(where: { !$0.isASCIIWhitespace }) == UInt8(ascii: "[") {
-                    changes = try WireJSON.decode([Change].self, from: data, what: "changes", maxDepth: site.limits.maxJSONDepth)
-                } else {
-                    changes = try WireJSON.decode(ChangeBatch.self, from: data, what: "changes", maxDepth: site.limits.maxJSONDepth).changes
-                }
-                guard !changes.isEmpty else { throw ServerError(.badRequest, "the batch has no changes") }
+                let changes = try ChangeBatch.parse(data, limits: site.limits)
                 let entries = try site.append(nickname: nick, changes)
                 logger.info("local changes appended", metadata: ["channel": "\(nick)", "count": "\(entries.count)"])
                 return try FederationRoutes.json(AppendAnswer(entries: entries, digest: try site.syncStatus(nickname: nick).digest))
@@ -75,8 +65,4 @@ struct AdminRoutes: Sendable {
         for i in 0..<min(given.count, expected.count) { diff |= Int(given[i] ^ expected[i]) }
         guard diff == 0 else { throw ServerError(.unauthorized, "the bearer token is wrong") }
     }
-}
-
-extension UInt8 {
-    var isASCIIWhitespace: Bool { self == 0x20 || self == 0x0A || self == 0x0D || self == 0x09 }
 }
