@@ -59,7 +59,12 @@ public struct Site: Sendable {
 
     /// Opens the site's keys.
     public func identity() throws -> SiteIdentity {
-        guard let record = try store.read({ try $0.site() }) else { throw EngineError.siteNotInitialised }
+        try store.read { try identity(in: $0) }
+    }
+
+    /// Opens the site's keys from inside a transaction.
+    func identity(in tx: StoreTransaction) throws -> SiteIdentity {
+        guard let record = try tx.site() else { throw EngineError.siteNotInitialised }
         let signing = try SigningKeyPair(seed: try store.openSecret(record.signSeedSealed, what: "site signing key"))
         let seal = try SealKeyPair(seed: try store.openSecret(record.sealSeedSealed, what: "site seal key"))
         guard signing.publicKey == record.signPublic, seal.publicKey == record.sealPublic else {
@@ -127,16 +132,16 @@ public struct Site: Sendable {
     /// Appends local changes in one transaction; all are validated before any is written.
     @discardableResult
     public func append(nickname: String, _ changes: [Change]) throws -> [ChangeEntry] {
-        let site = try identity()
-        return try store.write { tx in
+        try store.write { tx in
             guard var channel = try tx.channel(nickname: nickname) else { throw EngineError.channelNotFound(nickname) }
+            guard let me = try tx.site() else { throw EngineError.siteNotInitialised }
             // Never reuse a seq: if any clone reports more of our own writer than we hold, we
-            // were restored from a backup; take a new writer first (DESIGN §3).
+            // were restored from a backup; take a new writer first (docs/PROTOCOL.md §3.2).
             if try staleWriterCause(channel: channel, in: tx) != nil {
-                channel = try rotateWriter(channel: channel, site: site, in: tx).channel
+                channel = try rotateWriter(channel: channel, site: try identity(in: tx), in: tx).channel
             }
             let entries = try ChangeLog(limits: limits).append(changes, to: channel, in: tx, now: clock.nowMilliseconds())
-            try queueForPeers(entries, channel: channel, siteID: site.siteID, in: tx)
+            try queueForPeers(entries, channel: channel, siteID: me.siteID, in: tx)
             return entries
         }
     }

@@ -87,7 +87,6 @@ extension Site {
     /// digest). A refusal at any step records nothing, not even the token. When the report shows
     /// other clones hold more of this site's own writer, the site takes a new writer at once.
     public func acceptSync(_ opened: OpenedSync, token: String, tokenWindow: UInt64 = 30 * 60 * 1000) throws -> AcceptedSync {
-        let site = try identity()
         let now = clock.nowMilliseconds()
         return try store.write { tx in
             guard try tx.recordToken(token, now: now, windowStart: now > tokenWindow ? now - tokenWindow : 0) else {
@@ -98,7 +97,7 @@ extension Site {
                                               digest: opened.data.digest, in: tx)
             var healed: WriterHealReport?
             if let channel = try tx.channel(portableID: opened.channel.portableID), try staleWriterCause(channel: channel, in: tx) != nil {
-                healed = try rotateWriter(channel: channel, site: site, in: tx).report
+                healed = try rotateWriter(channel: channel, site: try identity(in: tx), in: tx).report
             }
             return AcceptedSync(report: report, divergence: divergence, healed: healed)
         }

@@ -2,7 +2,7 @@ import NomadCrypto
 import NomadModel
 import NomadStore
 
-/// What taking a new writer id did (DESIGN §3, "Forks").
+/// What taking a new writer id did (docs/PROTOCOL.md §3.2).
 public struct WriterHealReport: Sendable, Equatable {
     public var oldWriter: OriginID
     public var newWriter: OriginID

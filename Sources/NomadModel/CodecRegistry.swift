@@ -12,7 +12,8 @@ public protocol EnvelopeCodec: Sendable {
 /// nomadsync says so instead of staying silent).
 public enum DecodedMessage: Sendable, Equatable {
     case envelope(Envelope)
-    case ignored(encoding: String, type: MessageType)
+    /// `type` is nil for an encapsulated envelope, whose type cannot be read.
+    case ignored(encoding: String, type: MessageType?)
 }
 
 /// Maps encoding tags to codecs.
@@ -44,6 +45,9 @@ public struct CodecRegistry: Sendable {
             throw ModelError.tooLarge("message is \(body.count) bytes, the limit is \(limits.maxBodyBytes)")
         }
         let header = try WireJSON.decode(EnvelopeHeader.self, from: body, what: "envelope", maxDepth: limits.maxJSONDepth)
+        if let alg = header.encapsulation {
+            return .ignored(encoding: "encapsulated:" + String(alg.prefix(40)), type: nil)
+        }
         let type = try header.messageType()
         guard let codec = codecs[header.encoding] else {
             return .ignored(encoding: header.encoding, type: type)

@@ -56,9 +56,31 @@ public struct Envelope: Sendable, Equatable, Codable {
 }
 
 /// The fields every envelope must have whatever its encoding, read before choosing a codec.
+/// A Zot6 *encapsulated* envelope (the whole envelope encrypted to the receiving site:
+/// `{"encrypted":true,"alg":…,"key":…,"iv":…,"data":…}`) has neither `type` nor `encoding`;
+/// nomadsync never sends one, so it is a foreign encoding.
 public struct EnvelopeHeader: Sendable, Equatable, Decodable {
     public var type: String
     public var encoding: String
+
+    enum CodingKeys: String, CodingKey { case type, encoding, encrypted, alg }
+
+    /// The `alg` of an encapsulated envelope, when the body is one.
+    public var encapsulation: String?
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        if try c.decodeIfPresent(Bool.self, forKey: .encrypted) == true, !c.contains(.type),
+           let alg = try? c.decode(String.self, forKey: .alg) {
+            type = ""
+            encoding = ""
+            encapsulation = alg
+            return
+        }
+        type = try c.decode(String.self, forKey: .type)
+        encoding = try c.decode(String.self, forKey: .encoding)
+        encapsulation = nil
+    }
 
     /// The message type, or a clear error for one nomadsync does not know.
     public func messageType() throws -> MessageType {

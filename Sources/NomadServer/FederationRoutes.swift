@@ -60,7 +60,7 @@ struct FederationRoutes: Sendable {
         let envelope: Envelope
         switch try registry.decode(Data(body), limits: site.limits) {
         case .ignored(let encoding, let type):
-            logger.info("ignored a message with an unknown encoding", metadata: ["encoding": "\(encoding.prefix(40))", "type": "\(type.rawValue)"])
+            logger.info("ignored a message with an unknown encoding", metadata: ["encoding": "\(encoding.prefix(60))", "type": "\(type?.rawValue ?? "?")"])
             return try Self.json(DeliveryAnswer(deliveryReport: [
                 DeliveryReport(location: try site.identity().url, sender: "", recipient: "", name: "", messageID: messageID,
                                status: "unknown encoding ignored", date: site.clock.nowText()),

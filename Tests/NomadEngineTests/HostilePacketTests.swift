@@ -34,7 +34,8 @@ import Testing
         let bad = SyncData(channel: channel.portableID, from: try a.site.identity().siteID, entries: [fork], vector: claimed, digest: String(repeating: "1", count: 64))
         #expect(throws: EngineError.self) { try b.site.acceptSync(try b.site.openSync(try Self.envelope(bad, from: a, to: b)), token: "tok") }
 
-        let peer = try b.site.store.read { try $0.peer(channel: try b.site.channel(nickname: "alice").rowID, siteID: try a.site.identity().siteID) }
+        let (row, sender) = (try b.site.channel(nickname: "alice").rowID, try a.site.identity().siteID)
+        let peer = try b.site.store.read { try $0.peer(channel: row, siteID: sender) }
         #expect(peer?.vector == nil, "the refused packet's vector was recorded")
         #expect(try b.site.syncStatus(nickname: "alice").diverged == nil)
         // The token of the refused packet was not used up either.

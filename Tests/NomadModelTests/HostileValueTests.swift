@@ -83,3 +83,16 @@ struct HostileValueTests {
         #expect(throws: ModelError.self) { try moved.verify(channelPublicKey: channel.publicKey) }
     }
 }
+
+/// Zot6 encapsulated envelopes (the whole envelope encrypted to the site) are a foreign encoding.
+struct EncapsulatedEnvelopeTests {
+    @Test func anEncapsulatedEnvelopeIsIgnoredNotRefused() throws {
+        let body = #"{"encrypted":true,"alg":"aes256ctr.oaep","key":"k","iv":"i","data":"d"}"#
+        #expect(try CodecRegistry.standard.decode(Data(body.utf8)) == .ignored(encoding: "encapsulated:aes256ctr.oaep", type: nil))
+    }
+
+    @Test func anObjectWithoutTypeThatIsNotEncapsulatedIsStillMalformed() {
+        #expect(throws: ModelError.self) { try CodecRegistry.standard.decode(Data(#"{"encrypted":false,"alg":"x"}"#.utf8)) }
+        #expect(throws: ModelError.self) { try CodecRegistry.standard.decode(Data(#"{"encoding":"hz"}"#.utf8)) }
+    }
+}
