@@ -39,6 +39,8 @@ let package = Package(
         ),
         // Every outside-bytes parser as a fuzz target; ops/fuzz.sh links it into a libFuzzer binary.
         .target(name: "NomadFuzzing", dependencies: ["NomadTransport", "NomadModel", "NomadCrypto"]),
+        // Seeded multi-site runs of the engine on a virtual clock and network (nomadsync simulate).
+        .target(name: "NomadSimulator", dependencies: ["NomadEngine", "NomadStore", "NomadModel", "NomadCrypto"]),
         .target(
             name: "NomadServer",
             dependencies: [
@@ -53,7 +55,7 @@ let package = Package(
         .executableTarget(
             name: "nomadsync",
             dependencies: [
-                "NomadServer", "NomadTransport",
+                "NomadServer", "NomadTransport", "NomadSimulator",
                 "NomadEngine", "NomadStore", "NomadModel", "NomadCrypto",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -76,6 +78,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "NomadFuzzingTests", dependencies: ["NomadFuzzing"]),
+        .testTarget(name: "NomadSimulatorTests", dependencies: ["NomadSimulator"]),
         .testTarget(name: "IntegrationTests", dependencies: []),
     ],
     swiftLanguageModes: [.v6]

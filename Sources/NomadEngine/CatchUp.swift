@@ -26,11 +26,13 @@ extension Site {
             let locations = try Self.locations(channel: channel, in: tx).filter { !$0.deleted && $0.siteID != me }
             var targets: [OriginID: UInt64] = [:]
             for peer in peers {
-                for (origin, seq) in peer.vector?.seqs ?? [:] where seq > vector[origin] {
+                // Never this site's own current writer: more of it elsewhere means this site was
+                // restored from a backup, and it takes a new writer instead (docs/PROTOCOL.md §3.2).
+                for (origin, seq) in peer.vector?.seqs ?? [:] where seq > vector[origin] && origin != channel.writer {
                     targets[origin] = max(targets[origin] ?? 0, seq)
                 }
             }
-            for (origin, seqs) in try tx.pendingSeqs(channel: channel.rowID) {
+            for (origin, seqs) in try tx.pendingSeqs(channel: channel.rowID) where origin != channel.writer {
                 if let last = seqs.last, last > vector[origin] { targets[origin] = max(targets[origin] ?? 0, last) }
             }
             let byPeer = Dictionary(peers.map { ($0.siteID, $0) }, uniquingKeysWith: { a, _ in a })

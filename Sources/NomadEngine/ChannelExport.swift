@@ -13,6 +13,14 @@ extension Site {
     /// Writes the channel's identity and log, encrypted under `passphrase` (Argon2id + secretstream).
     public func exportChannel(nickname: String, passphrase: SecureBytes,
                               strength: PassphraseContainer.Strength = .moderate) throws -> [UInt8] {
+        var plain = Array(try WireJSON.encode(try exportDocument(nickname: nickname)).utf8)
+        defer { for i in plain.indices { plain[i] = 0 } }
+        return try PassphraseContainer.seal(plain, passphrase: passphrase, strength: strength, random: random)
+    }
+
+    /// The export's plaintext (private key included). Only for in-process clones (the
+    /// simulator); anything that leaves the process goes through `exportChannel`.
+    package func exportDocument(nickname: String) throws -> ChannelExportDocument {
         let site = try identity()
         let channel = try channel(nickname: nickname)
         let keys = try channelKeys(channel)
@@ -26,16 +34,13 @@ extension Site {
             channel: .init(nickname: channel.nickname, name: channel.name, guid: channel.guid, portableID: channel.portableID,
                            publicKey: Base64URL.encode(channel.publicKey), secretSeed: Base64URL.encode(seed)),
             entries: entries)
-        var plain = Array(try WireJSON.encode(document).utf8)
-        defer { for i in plain.indices { plain[i] = 0 } }
-        return try PassphraseContainer.seal(plain, passphrase: passphrase, strength: strength, random: random)
+        return document
     }
 
     /// Restores an export on this site, making it a clone: the channel with its keys, every entry
     /// of the log, and a new `location` entry for this site. Everything is checked first and
     /// written in one transaction, so a bad file creates nothing.
     public func importChannel(_ file: [UInt8], passphrase: SecureBytes) throws -> ImportReport {
-        let site = try identity()
         var plain = try PassphraseContainer.open(file, passphrase: passphrase)
         defer { for i in plain.indices { plain[i] = 0 } }
         let document: ChannelExportDocument
@@ -44,6 +49,12 @@ extension Site {
         } catch let error as ModelError {
             throw EngineError.invalidImport("the decrypted content is not a channel export (\(error))")
         }
+        return try importDocument(document)
+    }
+
+    /// Restores an export's plaintext (see `importChannel`).
+    package func importDocument(_ document: ChannelExportDocument) throws -> ImportReport {
+        let site = try identity()
         guard document.format == ChannelExportDocument.format else {
             throw EngineError.invalidImport("unsupported export format '\(document.format.prefix(60))'")
         }

@@ -38,6 +38,14 @@ struct ChannelLedger {
     }
 
     private struct WriterField: Decodable { var writer: OriginID }
+    private struct VoidedField: Decodable { var voided: [String]? }
+
+    /// The entry ids a `location` put voids (docs/PROTOCOL.md §3.2), if any.
+    static func voidedNamed(by entry: ChangeEntry) -> [String]? {
+        guard entry.entity == "location", entry.op == .put,
+              let ids = (try? WireJSON.decode(VoidedField.self, from: entry.body, what: "location"))?.voided, !ids.isEmpty else { return nil }
+        return ids
+    }
 
     /// The writer id a `location` put names, if the entry is one.
     static func writerNamed(by entry: ChangeEntry) -> OriginID? {

@@ -29,6 +29,8 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
     case tooManyHeld(origin: String, limit: Int, missingFrom: UInt64)
     /// The request token was already used within the replay window.
     case replayedToken(windowMinutes: UInt64)
+    /// The sending site is not a location of the channel and the packet does not introduce it.
+    case unknownSender(String)
 
     public var description: String {
         switch self {
@@ -60,6 +62,8 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
             return why
         case .tooManyHeld(let origin, let limit, let from):
             return "\(limit) entries already wait for missing entries (origin \(origin) from seq \(from)); send the missing entries first. Nothing from this batch was applied"
+        case .unknownSender(let site):
+            return "packet refused: site \(site) is not a location of this channel (send its location entry first)"
         case .replayedToken(let minutes):
             return "X-Zot-Token was already used within the last \(minutes) minutes (replay)"
         }

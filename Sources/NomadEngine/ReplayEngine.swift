@@ -64,7 +64,8 @@ public struct ReplayEngine: Sendable {
         var clock = HybridClock(last: try tx.clock())
         let ordered = entries.sorted { ($0.origin, $0.seq) < ($1.origin, $1.seq) }
         for entry in ordered {
-            guard seen.insert(entry.id).inserted, !(try tx.holds(channel: channel.rowID, entryID: entry.id)) else {
+            guard seen.insert(entry.id).inserted, !(try tx.holds(channel: channel.rowID, entryID: entry.id)),
+                  !(try tx.isVoided(channel: channel.rowID, entryID: entry.id)) else {
                 report.duplicate += 1
                 continue
             }
@@ -105,10 +106,18 @@ public struct ReplayEngine: Sendable {
         }
         try ledger.finish()
         try tx.setClock(clock.last)
+        // A healed site's new location names the entries it took back: drop them here too.
+        let voided = report.appliedEntries.compactMap(ChannelLedger.voidedNamed(by:)).flatMap { $0 }
+        if !voided.isEmpty {
+            try LedgerRepair.applyVoids(voided, channel: channel, in: tx)
+            report.appliedEntries.removeAll { entry in voided.contains(entry.id) }
+        }
         report.applied = report.appliedEntries.count
         report.held = heldNow.count
-        report.missing = try Self.missing(channel: channel, vector: ledger.vector, in: tx)
-        report.digest = ledger.digest.hex
+        let vector = voided.isEmpty ? ledger.vector : try tx.vector(channel: channel.rowID)
+        report.missing = try Self.missing(channel: channel, vector: vector, in: tx)
+        report.digest = voided.isEmpty ? ledger.digest.hex
+            : StateDigest(bytes: try tx.channel(portableID: channel.portableID)?.digest ?? ledger.digest.bytes).hex
         return report
     }
 

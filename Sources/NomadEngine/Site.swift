@@ -102,13 +102,13 @@ public struct Site: Sendable {
 
     /// This site's `location` for a channel, signed with the channel key.
     func localLocation(channel: ChannelRecord, keys: SigningKeyPair, site: SiteIdentity, primary: Bool,
-                       fallbacks: [String] = []) throws -> Location {
+                       fallbacks: [String] = [], voided: [String]? = nil) throws -> Location {
         let host = Names.host(of: site.url)
         var location = Location(
             host: host, address: "\(channel.nickname)@\(host)", idURL: "\(site.url)/channel/\(channel.nickname)",
             primary: primary, url: site.url, urlSig: "", siteID: site.siteID, callback: "\(site.url)/zot",
             sitekey: Base64URL.encode(site.signing.publicKey), sealkey: Base64URL.encode(site.seal.publicKey),
-            deleted: false, writer: channel.writer, fallbacks: fallbacks)
+            deleted: false, writer: channel.writer, fallbacks: fallbacks, voided: voided)
         location.sign(with: keys)
         return location
     }

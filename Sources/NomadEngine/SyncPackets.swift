@@ -117,6 +117,17 @@ extension Site {
         }
     }
 
+    /// A clone refused our packets because it does not know this site as a location (it was
+    /// restored from an older backup, or never got our `location`): our current `location` entry
+    /// is queued for it again, so the next packet introduces this site.
+    public func introduce(nickname: String, to siteID: SiteID) throws {
+        try store.write { tx in
+            guard let channel = try tx.channel(nickname: nickname), let me = try tx.site(),
+                  let own = try tx.stateRow(channel: channel.rowID, entity: "location", key: me.siteID.text) else { return }
+            try tx.enqueue(channel: channel.rowID, entryID: own.entryID, for: siteID)
+        }
+    }
+
     func checkSender(_ siteID: SiteID, of channel: ChannelRecord, introducedBy entries: [ChangeEntry]) throws {
         _ = try senderLocation(siteID, of: channel, introducedBy: entries)
     }
@@ -133,6 +144,6 @@ extension Site {
                   (try? location.verify(channelPublicKey: channel.publicKey)) != nil else { continue }
             return location
         }
-        throw EngineError.notForThisSite("site \(siteID.text) is not a location of this channel")
+        throw EngineError.unknownSender(siteID.text)
     }
 }

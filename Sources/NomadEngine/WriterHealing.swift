@@ -34,19 +34,11 @@ public enum WriterHealCause: Sendable, Equatable, CustomStringConvertible {
 }
 
 extension Site {
-    /// Heals a reused writer: a site restored from an old backup writes with sequence numbers
-    /// it had already used, and every other clone refuses those entries as forks.
-    ///
-    /// In one transaction:
-    /// 1. this site's entries of its current writer that no clone has acknowledged yet (the
-    ///    lowest seq still in the outbox, and every later one) leave the log; state rows they
-    ///    won fall back to the best remaining entry, and the digest follows;
-    /// 2. the site takes a fresh writer id and publishes it in a new `location` entry;
-    /// 3. the removed changes are written again under the new writer and queued for every clone.
-    ///
-    /// The old writer's entries that other clones hold then arrive by the ordinary catch-up, so
-    /// nothing written on any side is lost. Entries that no clone refused are at worst written
-    /// twice with the same content, which converges like any other write.
+    /// Takes a new writer id now (the admin's `nomadsync channel heal`, or a site that learns it
+    /// was restored from a backup): a site never writes again with a writer whose seqs it may
+    /// have used before. The old writer's entries that other clones hold arrive by the ordinary
+    /// catch-up; should this site hold conflicting ones, the first clone that refuses them as a
+    /// fork makes it take them back (`forkAnswered`).
     @discardableResult
     public func healWriter(nickname: String, cause: WriterHealCause) throws -> WriterHealReport {
         let site = try identity()
@@ -73,7 +65,7 @@ extension Site {
             guard seq < held else { return 0 }
             let removed = try tx.removeEntries(channel: channel.rowID, origin: origin, after: seq)
             var digest = StateDigest(bytes: channel.digest)
-            try repairState(after: removed, channel: channel, digest: &digest, in: tx)
+            try LedgerRepair.repairState(after: removed, channel: channel, digest: &digest, in: tx)
             try tx.setVector(channel: channel.rowID, origin: origin, seq: seq)
             try tx.setDigest(channel: channel.rowID, digest.bytes)
             try tx.setDiverged(channel: channel.rowID, reason: nil)
@@ -81,15 +73,22 @@ extension Site {
         }
     }
 
-    /// A clone answered `fork` for `origin` at `seq`: when that is this site's current writer,
-    /// the site reused sequence numbers and heals now. Returns what healing did, or nil when the
-    /// origin is not (or no longer) this site's writer.
+    /// A clone answered `fork` for `origin` at `seq`: when `origin` is (or was) this site's
+    /// writer, the site reused that seq — it was restored from a backup and wrote again. It heals
+    /// now (docs/PROTOCOL.md §3.2). Returns what healing did, or nil when `origin` was never this
+    /// site's writer or the site holds nothing of it from `seq` on.
     public func forkAnswered(nickname: String, origin: String, seq: UInt64) throws -> WriterHealReport? {
         let site = try identity()
         return try store.write { tx in
             guard let channel = try tx.channel(nickname: nickname) else { throw EngineError.channelNotFound(nickname) }
-            guard channel.writer.text == origin else { return nil }
-            return try rotateWriter(channel: channel, site: site, in: tx).report
+            guard let writer = try? OriginID(validating: origin), seq >= 1 else { return nil }
+            let current = channel.writer == writer
+            if !current {
+                let ours = try Self.ownWriters(channel: channel, siteID: site.siteID, in: tx).contains(writer)
+                let held = try tx.vector(channel: channel.rowID)[writer]
+                guard ours, held >= seq else { return nil }
+            }
+            return try heal(channel: channel, site: site, forkOf: (writer, seq), rotate: current, in: tx).report
         }
     }
 
@@ -102,39 +101,95 @@ extension Site {
         return nil
     }
 
-    /// Takes a new writer id inside `tx` (see `healWriter`). Returns the updated channel.
-    func rotateWriter(channel stale: ChannelRecord, site: SiteIdentity,
+    /// Every writer id this site's own `location` entries have named for the channel.
+    static func ownWriters(channel: ChannelRecord, siteID: SiteID, in tx: StoreTransaction) throws -> Set<OriginID> {
+        var writers: Set<OriginID> = [channel.writer]
+        for entry in try tx.entries(channel: channel.rowID, entity: "location", key: siteID.text) {
+            if let writer = ChannelLedger.writerNamed(by: entry) { writers.insert(writer) }
+        }
+        return writers
+    }
+
+    /// Takes a new writer id inside `tx`, taking nothing back (see `healWriter`).
+    func rotateWriter(channel: ChannelRecord, site: SiteIdentity,
                       in tx: StoreTransaction) throws -> (channel: ChannelRecord, report: WriterHealReport) {
+        try heal(channel: channel, site: site, forkOf: nil, rotate: true, in: tx)
+    }
+
+    /// The heal of docs/PROTOCOL.md §3.2, inside `tx`:
+    /// - with `forkOf` (a clone refused `writer` at `seq`): this site's entries of that writer from
+    ///   `seq` on were written after a restore and conflict with what the clones hold; they leave
+    ///   the log (state and digest follow) and are voided;
+    /// - with `rotate`, the site takes a fresh writer id;
+    /// - the site's `location` is published again (new writer, `voided` ids), and the voided
+    ///   changes are written again under the current writer, so nothing is lost.
+    func heal(channel stale: ChannelRecord, site: SiteIdentity, forkOf: (writer: OriginID, seq: UInt64)?, rotate: Bool,
+              in tx: StoreTransaction) throws -> (channel: ChannelRecord, report: WriterHealReport) {
         guard var channel = try tx.channel(portableID: stale.portableID) else { throw EngineError.channelNotFound(stale.nickname) }
         let old = channel.writer
-        let held = try tx.vector(channel: channel.rowID)[old]
-        let unconfirmed = try tx.lowestQueuedSeq(channel: channel.rowID, origin: old)
-        let keep = min(held, unconfirmed.map { $0 - 1 } ?? held)
-        let removed = try tx.removeEntries(channel: channel.rowID, origin: old, after: keep)
-        var digest = StateDigest(bytes: channel.digest)
-        try repairState(after: removed, channel: channel, digest: &digest, in: tx)
-        try tx.setVector(channel: channel.rowID, origin: old, seq: keep)
-        try tx.setDigest(channel: channel.rowID, digest.bytes)
-
-        let fresh = OriginID.generate(using: random)
-        try tx.setChannelWriter(channel: channel.rowID, fresh)
-        channel.writer = fresh
-        channel.digest = digest.bytes
+        var removed: [ChangeEntry] = []
+        var keptThrough = try tx.vector(channel: channel.rowID)[forkOf?.writer ?? old]
+        if let (writer, seq) = forkOf, seq <= keptThrough {
+            keptThrough = seq - 1
+            removed = try tx.removeEntries(channel: channel.rowID, origin: writer, after: keptThrough)
+            var digest = StateDigest(bytes: channel.digest)
+            try LedgerRepair.repairState(after: removed, channel: channel, digest: &digest, in: tx)
+            try tx.setVector(channel: channel.rowID, origin: writer, seq: keptThrough)
+            try tx.setDigest(channel: channel.rowID, digest.bytes)
+            for entry in removed { try tx.addVoided(channel: channel.rowID, entryID: entry.id) }
+            channel.digest = digest.bytes
+        }
+        if rotate {
+            let fresh = OriginID.generate(using: random)
+            try tx.setChannelWriter(channel: channel.rowID, fresh)
+            channel.writer = fresh
+        }
         let own = try Self.locations(channel: channel, in: tx).first { $0.siteID == site.siteID }
+        // The location names what was taken back, so clones that took those entries drop them.
         let location = try localLocation(channel: channel, keys: try channelKeys(channel), site: site, primary: own?.primary ?? false,
-                                         fallbacks: own?.fallbacks ?? [])
-        let again = removed.filter { !($0.entity == "location" && $0.key == site.siteID.text) }
-            .map { Change(entity: $0.entity, key: $0.key, op: $0.op, body: $0.body) }
+                                         fallbacks: own?.fallbacks ?? [], voided: removed.isEmpty ? nil : removed.map(\.id))
+        let again = removed.filter { $0.entity != "location" }.map { Change(entity: $0.entity, key: $0.key, op: $0.op, body: $0.body) }
         let changes = [Change(entity: "location", key: site.siteID.text, op: .put, body: try WireJSON.encodeCanonical(location))] + again
         let appended = try ChangeLog(limits: limits).append(changes, to: channel, in: tx, now: clock.nowMilliseconds())
         try queueForPeers(appended, channel: channel, siteID: site.siteID, in: tx)
         let updated = try tx.channel(portableID: channel.portableID) ?? channel
-        return (updated, WriterHealReport(oldWriter: old, newWriter: fresh, keptThrough: keep, reissued: again.count))
+        return (updated, WriterHealReport(oldWriter: old, newWriter: channel.writer, keptThrough: keptThrough, reissued: again.count))
+    }
+}
+
+/// Taking entries back out of a channel's log, shared by healing a writer, applying another
+/// site's `voided` list and the admin's `heal --origin`: state rows and the digest follow.
+enum LedgerRepair {
+    /// Drops the entries a healed site voided (docs/PROTOCOL.md §3.2) from this clone: each voided
+    /// entry that is held is forgotten; for each writer with a voided entry in the log, that entry
+    /// and every later one of the writer leave the log (state and digest repaired), and the
+    /// ordinary catch-up fetches the writer's true entries. Returns how many entries left the log.
+    @discardableResult
+    static func applyVoids(_ ids: [String], channel: ChannelRecord, in tx: StoreTransaction) throws -> Int {
+        var from: [OriginID: UInt64] = [:]
+        for id in ids {
+            try tx.addVoided(channel: channel.rowID, entryID: id)
+            try tx.deletePending(channel: channel.rowID, entryID: id)
+            if let place = try tx.place(channel: channel.rowID, entryID: id) {
+                from[place.origin] = min(from[place.origin] ?? place.seq, place.seq)
+            }
+        }
+        guard !from.isEmpty, let current = try tx.channel(portableID: channel.portableID) else { return 0 }
+        var digest = StateDigest(bytes: current.digest)
+        var dropped = 0
+        for (origin, seq) in from.sorted(by: { $0.key < $1.key }) {
+            let removed = try tx.removeEntries(channel: current.rowID, origin: origin, after: seq - 1)
+            try repairState(after: removed, channel: current, digest: &digest, in: tx)
+            try tx.setVector(channel: current.rowID, origin: origin, seq: seq - 1)
+            dropped += removed.count
+        }
+        try tx.setDigest(channel: current.rowID, digest.bytes)
+        return dropped
     }
 
     /// After entries left the log: every state row one of them won falls back to the best entry
     /// that remains for its document (or disappears), and the digest follows.
-    func repairState(after removed: [ChangeEntry], channel: ChannelRecord, digest: inout StateDigest,
+    static func repairState(after removed: [ChangeEntry], channel: ChannelRecord, digest: inout StateDigest,
                      in tx: StoreTransaction) throws {
         let gone = Set(removed.map { Array($0.id.utf8) })
         var done = Set<[UInt8]>()

@@ -28,10 +28,14 @@ public struct Location: Sendable, Equatable, Codable {
     /// The channel key's signature over `signingBytes` (every other field):
     /// `ed25519.<base64url>`. Without it a copied genuine `url_sig` could carry an attacker's keys.
     public var locationSig: String
+    /// Entry ids this location's site took back when it healed a reused writer (docs/PROTOCOL.md
+    /// §3.2): every clone drops them, and its later entries of that writer, and fetches the
+    /// writer's true entries again. Absent when empty.
+    public var voided: [String]?
 
     public init(host: String, address: String, idURL: String, primary: Bool, url: String, urlSig: String,
                 siteID: SiteID, callback: String, sitekey: String, sealkey: String, deleted: Bool,
-                writer: OriginID, fallbacks: [String], locationSig: String = "") {
+                writer: OriginID, fallbacks: [String], locationSig: String = "", voided: [String]? = nil) {
         self.host = host
         self.address = address
         self.idURL = idURL
@@ -46,10 +50,11 @@ public struct Location: Sendable, Equatable, Codable {
         self.writer = writer
         self.fallbacks = fallbacks
         self.locationSig = locationSig
+        self.voided = voided
     }
 
     enum CodingKeys: String, CodingKey {
-        case host, address, primary, url, callback, sitekey, sealkey, deleted, writer, fallbacks
+        case host, address, primary, url, callback, sitekey, sealkey, deleted, writer, fallbacks, voided
         case idURL = "id_url"
         case urlSig = "url_sig"
         case locationSig = "location_sig"
@@ -66,8 +71,9 @@ public struct Location: Sendable, Equatable, Codable {
 
     /// The bytes `location_sig` signs: the domain tag `nomadsync/location/1`, then every other
     /// field in this order — host, address, id_url, primary, url, url_sig, site_id, callback,
-    /// sitekey, sealkey, deleted, writer, fallbacks — each text as u32 big-endian length ‖ UTF-8,
-    /// each bool as one byte (0 or 1), `fallbacks` as a u32 big-endian count then each URL as text.
+    /// sitekey, sealkey, deleted, writer, fallbacks, voided — each text as u32 big-endian length ‖
+    /// UTF-8, each bool as one byte (0 or 1), `fallbacks` and `voided` (absent = empty) each as a
+    /// u32 big-endian count then each item as text.
     public var signingBytes: [UInt8] {
         var w = BinaryWriter()
         w.text("nomadsync/location/1")
@@ -85,6 +91,9 @@ public struct Location: Sendable, Equatable, Codable {
         w.text(writer.text)
         w.u32(UInt32(clamping: fallbacks.count))
         for fallback in fallbacks { w.text(fallback) }
+        let void = voided ?? []
+        w.u32(UInt32(clamping: void.count))
+        for id in void { w.text(id) }
         return w.bytes
     }
 

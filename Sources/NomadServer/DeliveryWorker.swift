@@ -67,7 +67,7 @@ public struct DeliveryWorker: Service {
 
     // MARK: Delivery
 
-    enum Attempt { case acked, refused(String), unreachable(String), fork(String, origin: String, seq: UInt64) }
+    enum Attempt { case acked, refused(String), unreachable(String), fork(String, origin: String, seq: UInt64), unknown(String) }
 
     /// Sends queued entries (or a heartbeat) to one location while it keeps acknowledging.
     func deliver(channel: ChannelRecord, to target: DeliveryTarget) async {
@@ -106,6 +106,13 @@ public struct DeliveryWorker: Service {
                         NodeEvents.log(healed, channel: channel.nickname, because: reason, logger: logger)
                         return  // the healed outbox goes out on the next pass
                     }
+                    _ = try site.deliveryFailed(channel: channel, siteID: target.location.siteID, reason: reason, unreachable: false,
+                                                backoff: backoff)
+                    return
+                case .unknown(let reason):
+                    // The clone does not know this site: introduce it with the next packet.
+                    metrics.packetOut(status: "refused")
+                    try site.introduce(nickname: channel.nickname, to: target.location.siteID)
                     _ = try site.deliveryFailed(channel: channel, siteID: target.location.siteID, reason: reason, unreachable: false,
                                                 backoff: backoff)
                     return
@@ -149,6 +156,7 @@ public struct DeliveryWorker: Service {
                 if response.status == 409, let refusal, refusal.code == "fork", let origin = refusal.origin, let seq = refusal.seq {
                     return .fork(lastReason, origin: origin, seq: seq)
                 }
+                if response.status == 403, refusal?.code == "unknown-location" { return .unknown(lastReason) }
                 if response.status < 500 && response.status >= 400 { return .refused(lastReason) }
             } catch {
                 lastReason = "\(error)"

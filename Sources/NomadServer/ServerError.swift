@@ -49,6 +49,7 @@ public struct ServerError: HTTPResponseError, CustomStringConvertible {
             case .fork(let origin, let seq, _, _):
                 return ServerError(.conflict, e.description, detail: ErrorBody(message: "", code: "fork", origin: origin, seq: seq))
             case .replayedToken: return ServerError(.conflict, e.description)
+            case .unknownSender: return ServerError(.forbidden, e.description, detail: ErrorBody(message: "", code: "unknown-location"))
             case .tooManyHeld: return ServerError(.unprocessableContent, e.description)
             case .tooManyEntries: return ServerError(.contentTooLarge, e.description)
             case .channelNotFound: return ServerError(.notFound, e.description)

@@ -46,19 +46,19 @@ extension StoreTransaction {
 
     /// Queues the applied entry `entryID` for `siteID`.
     public func enqueue(channel: Int64, entryID: String, for siteID: SiteID) throws {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT OR IGNORE INTO outbox (channel, site_id, position)
             SELECT channel, ?, position FROM entry WHERE channel = ? AND id = ?
-            """, arguments: [siteID.text, channel, entryID])
+            """).execute(arguments: [siteID.text, channel, entryID])
     }
 
     /// The oldest queued entries for `siteID`, at most `limit`.
     public func queued(channel: Int64, for siteID: SiteID, limit: Int) throws -> [QueuedEntry] {
-        try Row.fetchAll(db, sql: """
+        try Row.fetchAll(try db.cachedStatement(sql: """
             SELECT e.position AS position, e.id, e.origin, e.seq, e.hlc, e.entity, e.key, e.op, e.body
             FROM outbox o JOIN entry e ON e.position = o.position
             WHERE o.channel = ? AND o.site_id = ? ORDER BY o.position LIMIT ?
-            """, arguments: [channel, siteID.text, limit]).map { QueuedEntry(position: $0["position"], entry: try entry(from: $0)) }
+            """), arguments: [channel, siteID.text, limit]).map { QueuedEntry(position: $0["position"], entry: try entry(from: $0)) }
     }
 
     /// Removes acknowledged entries from the outbox.
@@ -75,7 +75,7 @@ extension StoreTransaction {
     /// Entries queued for each location of the channel.
     public func outboxDepths(channel: Int64) throws -> [SiteID: Int] {
         var out: [SiteID: Int] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT site_id, COUNT(*) AS n FROM outbox WHERE channel = ? GROUP BY site_id",
+        for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT site_id, COUNT(*) AS n FROM outbox WHERE channel = ? GROUP BY site_id"),
                                     arguments: [channel]) {
             out[try SiteID(validating: row["site_id"])] = row["n"]
         }
@@ -100,24 +100,24 @@ extension StoreTransaction {
     }
 
     public func peer(channel: Int64, siteID: SiteID) throws -> PeerRecord? {
-        try Row.fetchOne(db, sql: "SELECT * FROM peer WHERE channel = ? AND site_id = ?", arguments: [channel, siteID.text])
+        try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM peer WHERE channel = ? AND site_id = ?"), arguments: [channel, siteID.text])
             .map(peer(from:))
     }
 
     public func peers(channel: Int64) throws -> [PeerRecord] {
-        try Row.fetchAll(db, sql: "SELECT * FROM peer WHERE channel = ? ORDER BY site_id", arguments: [channel]).map(peer(from:))
+        try Row.fetchAll(try db.cachedStatement(sql: "SELECT * FROM peer WHERE channel = ? ORDER BY site_id"), arguments: [channel]).map(peer(from:))
     }
 
     public func putPeer(channel: Int64, _ p: PeerRecord) throws {
         let vectorText = try p.vector.map { try WireJSON.encode($0) }
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO peer (channel, site_id, offline, attempts, next_attempt, last_heard, last_delivered, last_error, vector, digest)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (channel, site_id) DO UPDATE SET
                 offline = excluded.offline, attempts = excluded.attempts, next_attempt = excluded.next_attempt,
                 last_heard = excluded.last_heard, last_delivered = excluded.last_delivered,
                 last_error = excluded.last_error, vector = excluded.vector, digest = excluded.digest
-            """, arguments: [channel, p.siteID.text, p.offline, p.attempts, Int64(clamping: p.nextAttempt),
+            """).execute(arguments: [channel, p.siteID.text, p.offline, p.attempts, Int64(clamping: p.nextAttempt),
                              p.lastHeard.map { Int64(clamping: $0) }, p.lastDelivered.map { Int64(clamping: $0) },
                              p.lastError, vectorText, p.digest])
     }
@@ -127,11 +127,11 @@ extension StoreTransaction {
     /// Records a request token; false when it was already seen since `windowStart`.
     /// Tokens older than the window are forgotten.
     public func recordToken(_ token: String, now: UInt64, windowStart: UInt64) throws -> Bool {
-        try db.execute(sql: "DELETE FROM seen_token WHERE seen_at < ?", arguments: [Int64(clamping: windowStart)])
-        if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM seen_token WHERE token = ?)", arguments: [token]) == true {
+        try db.cachedStatement(sql: "DELETE FROM seen_token WHERE seen_at < ?").execute(arguments: [Int64(clamping: windowStart)])
+        if try Bool.fetchOne(try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM seen_token WHERE token = ?)"), arguments: [token]) == true {
             return false
         }
-        try db.execute(sql: "INSERT INTO seen_token (token, seen_at) VALUES (?, ?)", arguments: [token, Int64(clamping: now)])
+        try db.cachedStatement(sql: "INSERT INTO seen_token (token, seen_at) VALUES (?, ?)").execute(arguments: [token, Int64(clamping: now)])
         return true
     }
 }

@@ -121,6 +121,16 @@ enum Schema {
                 INSERT OR IGNORE INTO writer (channel, origin) SELECT id, writer FROM channel;
                 """)
         }
+        migrator.registerMigration("v4-voided") { db in
+            // Entry ids a healed site took back (a location's `voided` list): never applied again.
+            try db.execute(sql: """
+                CREATE TABLE voided (
+                    channel INTEGER NOT NULL REFERENCES channel(id) ON DELETE CASCADE,
+                    id TEXT NOT NULL,
+                    PRIMARY KEY (channel, id)
+                );
+                """)
+        }
         return migrator
     }
 }

@@ -14,15 +14,48 @@ public final class Store: Sendable {
     public static let databaseName = "nomadsync.sqlite"
     public static let hostKeyName = "host.key"
 
+    /// The data directory, or `:memory:` for a store that lives in memory only.
     public let directory: String
-    let pool: DatabasePool
+    /// A `DatabasePool` (WAL) on disk; a `DatabaseQueue` in memory.
+    let database: any DatabaseWriter
     /// The key that seals private keys at rest (secretbox).
     let hostKey: SecureBytes
 
-    init(directory: String, pool: DatabasePool, hostKey: SecureBytes) {
+    init(directory: String, database: any DatabaseWriter, hostKey: SecureBytes) {
         self.directory = directory
-        self.pool = pool
+        self.database = database
         self.hostKey = hostKey
+    }
+
+    /// A store in memory with the same schema (one migrator) and a random host key: for tests
+    /// and the simulator, which drive many sites' engines without file I/O.
+    public static func inMemory(random: any RandomSource) throws -> Store {
+        do {
+            let queue = try DatabaseQueue(configuration: memoryConfiguration)
+            try Schema.migrator.migrate(queue)
+            return Store(directory: ":memory:", database: queue, hostKey: SecureBytes(random.bytes(SecretBox.keyLength)))
+        } catch {
+            throw StoreError.database("cannot create an in-memory store: \(error)")
+        }
+    }
+
+    /// A copy of this store as it is now (with the same host key), in memory: what a backup
+    /// holds. Restoring it later is how a simulated site goes back in time.
+    public func snapshot() throws -> Store {
+        do {
+            let copy = try DatabaseQueue(configuration: Self.memoryConfiguration)
+            try database.backup(to: copy)
+            return Store(directory: ":memory:", database: copy, hostKey: hostKey)
+        } catch {
+            throw StoreError.database("cannot copy the store: \(error)")
+        }
+    }
+
+    static var memoryConfiguration: Configuration {
+        var config = Configuration()
+        config.foreignKeysEnabled = true
+        config.label = "nomadsync-memory"
+        return config
     }
 
     /// Opens (and with `create`, makes) the data directory. The host key file is created with
@@ -58,7 +91,7 @@ public final class Store: Sendable {
             for file in [dbPath, dbPath + "-wal", dbPath + "-shm"] where fm.fileExists(atPath: file) {
                 try? fm.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file)
             }
-            return Store(directory: directory, pool: pool, hostKey: hostKey)
+            return Store(directory: directory, database: pool, hostKey: hostKey)
         } catch {
             throw StoreError.database("cannot open \(dbPath): \(error)")
         }
@@ -67,7 +100,7 @@ public final class Store: Sendable {
     /// Runs `body` in one write transaction: everything it does commits together or not at all.
     public func write<T>(_ body: (StoreTransaction) throws -> T) throws -> T {
         do {
-            return try pool.write { db in try body(StoreTransaction(db: db, hostKey: hostKey)) }
+            return try database.write { db in try body(StoreTransaction(db: db, hostKey: hostKey)) }
         } catch let error as DatabaseError {
             throw StoreError.database(error.description)
         }
@@ -76,7 +109,7 @@ public final class Store: Sendable {
     /// Runs `body` on a consistent read snapshot.
     public func read<T>(_ body: (StoreTransaction) throws -> T) throws -> T {
         do {
-            return try pool.read { db in try body(StoreTransaction(db: db, hostKey: hostKey)) }
+            return try database.read { db in try body(StoreTransaction(db: db, hostKey: hostKey)) }
         } catch let error as DatabaseError {
             throw StoreError.database(error.description)
         }

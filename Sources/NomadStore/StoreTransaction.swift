@@ -16,7 +16,7 @@ public struct StoreTransaction {
     // MARK: Site
 
     public func site() throws -> SiteRecord? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM site WHERE id = 1") else { return nil }
+        guard let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM site WHERE id = 1")) else { return nil }
         return SiteRecord(
             url: row["url"], siteID: try SiteID(validating: row["site_id"]),
             signPublic: Array(row["sign_public"] as Data), signSeedSealed: Array(row["sign_seed_sealed"] as Data),
@@ -25,21 +25,21 @@ public struct StoreTransaction {
     }
 
     public func insertSite(_ site: SiteRecord) throws {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO site (id, url, site_id, sign_public, sign_seed_sealed, seal_public, seal_seed_sealed, hlc, created_at)
             VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [site.url, site.siteID.text, Data(site.signPublic), Data(site.signSeedSealed),
+            """).execute(arguments: [site.url, site.siteID.text, Data(site.signPublic), Data(site.signSeedSealed),
                              Data(site.sealPublic), Data(site.sealSeedSealed), Int64(bitPattern: site.hlc.rawValue), site.createdAt])
     }
 
     /// The site's hybrid clock reading, persisted so it never goes back across restarts.
     public func clock() throws -> HybridTimestamp {
-        let raw = try Int64.fetchOne(db, sql: "SELECT hlc FROM site WHERE id = 1") ?? 0
+        let raw = try Int64.fetchOne(try db.cachedStatement(sql: "SELECT hlc FROM site WHERE id = 1")) ?? 0
         return HybridTimestamp(rawValue: UInt64(bitPattern: raw))
     }
 
     public func setClock(_ hlc: HybridTimestamp) throws {
-        try db.execute(sql: "UPDATE site SET hlc = ? WHERE id = 1", arguments: [Int64(bitPattern: hlc.rawValue)])
+        try db.cachedStatement(sql: "UPDATE site SET hlc = ? WHERE id = 1").execute(arguments: [Int64(bitPattern: hlc.rawValue)])
     }
 
     // MARK: Channels
@@ -55,27 +55,27 @@ public struct StoreTransaction {
     }
 
     public func channel(nickname: String) throws -> ChannelRecord? {
-        try Row.fetchOne(db, sql: "SELECT \(Self.channelColumns) FROM channel WHERE nickname = ?", arguments: [nickname])
+        try Row.fetchOne(try db.cachedStatement(sql: "SELECT \(Self.channelColumns) FROM channel WHERE nickname = ?"), arguments: [nickname])
             .map(channel(from:))
     }
 
     public func channel(portableID: PortableID) throws -> ChannelRecord? {
-        try Row.fetchOne(db, sql: "SELECT \(Self.channelColumns) FROM channel WHERE portable_id = ?", arguments: [portableID.text])
+        try Row.fetchOne(try db.cachedStatement(sql: "SELECT \(Self.channelColumns) FROM channel WHERE portable_id = ?"), arguments: [portableID.text])
             .map(channel(from:))
     }
 
     public func channels() throws -> [ChannelRecord] {
-        try Row.fetchAll(db, sql: "SELECT \(Self.channelColumns) FROM channel ORDER BY nickname").map(channel(from:))
+        try Row.fetchAll(try db.cachedStatement(sql: "SELECT \(Self.channelColumns) FROM channel ORDER BY nickname")).map(channel(from:))
     }
 
     /// Inserts a channel and returns it with its local row id.
     public func insertChannel(_ channel: ChannelRecord) throws -> ChannelRecord {
         if try self.channel(nickname: channel.nickname) != nil { throw StoreError.channelExists("'\(channel.nickname)'") }
         if try self.channel(portableID: channel.portableID) != nil { throw StoreError.channelExists(channel.portableID.text) }
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO channel (nickname, name, guid, portable_id, public_key, seed_sealed, writer, digest, diverged, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [channel.nickname, channel.name, channel.guid, channel.portableID.text, Data(channel.publicKey),
+            """).execute(arguments: [channel.nickname, channel.name, channel.guid, channel.portableID.text, Data(channel.publicKey),
                              Data(channel.seedSealed), channel.writer.text, Data(channel.digest), channel.diverged, channel.createdAt])
         var stored = channel
         stored.rowID = db.lastInsertedRowID
@@ -83,11 +83,11 @@ public struct StoreTransaction {
     }
 
     public func setDigest(channel: Int64, _ digest: [UInt8]) throws {
-        try db.execute(sql: "UPDATE channel SET digest = ? WHERE id = ?", arguments: [Data(digest), channel])
+        try db.cachedStatement(sql: "UPDATE channel SET digest = ? WHERE id = ?").execute(arguments: [Data(digest), channel])
     }
 
     public func setDiverged(channel: Int64, reason: String?) throws {
-        try db.execute(sql: "UPDATE channel SET diverged = ? WHERE id = ?", arguments: [reason, channel])
+        try db.cachedStatement(sql: "UPDATE channel SET diverged = ? WHERE id = ?").execute(arguments: [reason, channel])
     }
 
     // MARK: Log
@@ -108,22 +108,22 @@ public struct StoreTransaction {
 
     /// Appends an applied entry to the local copy of the log.
     public func insertEntry(channel: Int64, _ entry: ChangeEntry) throws {
-        try db.execute(sql: "INSERT INTO entry (channel, \(Self.entryColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        try db.cachedStatement(sql: "INSERT INTO entry (channel, \(Self.entryColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)").execute(
                        arguments: try arguments(channel: channel, entry))
     }
 
     /// The id of the applied entry at `(origin, seq)`, if any.
     public func entryID(channel: Int64, origin: OriginID, seq: UInt64) throws -> String? {
-        try String.fetchOne(db, sql: "SELECT id FROM entry WHERE channel = ? AND origin = ? AND seq = ?",
+        try String.fetchOne(try db.cachedStatement(sql: "SELECT id FROM entry WHERE channel = ? AND origin = ? AND seq = ?"),
                             arguments: [channel, origin.text, Self.sqlSeq(seq)])
     }
 
     /// Whether an entry with this id is applied or held.
     public func holds(channel: Int64, entryID: String) throws -> Bool {
-        try Bool.fetchOne(db, sql: """
+        try Bool.fetchOne(try db.cachedStatement(sql: """
             SELECT EXISTS (SELECT 1 FROM entry WHERE channel = ?1 AND id = ?2)
                 OR EXISTS (SELECT 1 FROM pending WHERE channel = ?1 AND id = ?2)
-            """, arguments: [channel, entryID]) ?? false
+            """), arguments: [channel, entryID]) ?? false
     }
 
     /// Applied entries in arrival order, optionally only those of one origin after a seq.
@@ -141,26 +141,26 @@ public struct StoreTransaction {
     }
 
     public func entryCount(channel: Int64) throws -> Int {
-        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM entry WHERE channel = ?", arguments: [channel]) ?? 0
+        try Int.fetchOne(try db.cachedStatement(sql: "SELECT COUNT(*) FROM entry WHERE channel = ?"), arguments: [channel]) ?? 0
     }
 
     // MARK: Pending (held) entries
 
     public func insertPending(channel: Int64, _ entry: ChangeEntry) throws {
-        try db.execute(sql: "INSERT INTO pending (channel, \(Self.entryColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        try db.cachedStatement(sql: "INSERT INTO pending (channel, \(Self.entryColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)").execute(
                        arguments: try arguments(channel: channel, entry))
     }
 
     public func pendingID(channel: Int64, origin: OriginID, seq: UInt64) throws -> String? {
-        try String.fetchOne(db, sql: "SELECT id FROM pending WHERE channel = ? AND origin = ? AND seq = ?",
+        try String.fetchOne(try db.cachedStatement(sql: "SELECT id FROM pending WHERE channel = ? AND origin = ? AND seq = ?"),
                             arguments: [channel, origin.text, Self.sqlSeq(seq)])
     }
 
     /// Removes and returns the held entry at `(origin, seq)`.
     public func takePending(channel: Int64, origin: OriginID, seq: UInt64) throws -> ChangeEntry? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT \(Self.entryColumns) FROM pending WHERE channel = ? AND origin = ? AND seq = ?",
+        guard let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT \(Self.entryColumns) FROM pending WHERE channel = ? AND origin = ? AND seq = ?"),
                                          arguments: [channel, origin.text, Self.sqlSeq(seq)]) else { return nil }
-        try db.execute(sql: "DELETE FROM pending WHERE channel = ? AND origin = ? AND seq = ?",
+        try db.cachedStatement(sql: "DELETE FROM pending WHERE channel = ? AND origin = ? AND seq = ?").execute(
                        arguments: [channel, origin.text, Self.sqlSeq(seq)])
         return try entry(from: row)
     }
@@ -168,31 +168,31 @@ public struct StoreTransaction {
     /// Held sequence numbers per origin, ascending.
     public func pendingSeqs(channel: Int64) throws -> [OriginID: [UInt64]] {
         var out: [OriginID: [UInt64]] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT origin, seq FROM pending WHERE channel = ? ORDER BY origin, seq", arguments: [channel]) {
+        for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT origin, seq FROM pending WHERE channel = ? ORDER BY origin, seq"), arguments: [channel]) {
             out[try OriginID(validating: row["origin"]), default: []].append(UInt64(clamping: row["seq"] as Int64))
         }
         return out
     }
 
     public func pendingCount(channel: Int64) throws -> Int {
-        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM pending WHERE channel = ?", arguments: [channel]) ?? 0
+        try Int.fetchOne(try db.cachedStatement(sql: "SELECT COUNT(*) FROM pending WHERE channel = ?"), arguments: [channel]) ?? 0
     }
 
     // MARK: Version vector
 
     public func vector(channel: Int64) throws -> VersionVector {
         var v = VersionVector()
-        for row in try Row.fetchAll(db, sql: "SELECT origin, seq FROM vector WHERE channel = ?", arguments: [channel]) {
+        for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT origin, seq FROM vector WHERE channel = ?"), arguments: [channel]) {
             v[try OriginID(validating: row["origin"])] = UInt64(clamping: row["seq"] as Int64)
         }
         return v
     }
 
     public func setVector(channel: Int64, origin: OriginID, seq: UInt64) throws {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO vector (channel, origin, seq) VALUES (?, ?, ?)
             ON CONFLICT (channel, origin) DO UPDATE SET seq = excluded.seq
-            """, arguments: [channel, origin.text, Self.sqlSeq(seq)])
+            """).execute(arguments: [channel, origin.text, Self.sqlSeq(seq)])
     }
 
     // MARK: State
@@ -205,27 +205,27 @@ public struct StoreTransaction {
     }
 
     public func stateRow(channel: Int64, entity: String, key: String) throws -> StateRow? {
-        try Row.fetchOne(db, sql: "SELECT * FROM state WHERE channel = ? AND entity = ? AND key = ?",
+        try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM state WHERE channel = ? AND entity = ? AND key = ?"),
                          arguments: [channel, entity, key]).map(stateRow(from:))
     }
 
     /// Every state row, tombstones included, ordered by entity and key.
     public func stateRows(channel: Int64, entity: String? = nil) throws -> [StateRow] {
         if let entity {
-            return try Row.fetchAll(db, sql: "SELECT * FROM state WHERE channel = ? AND entity = ? ORDER BY key",
+            return try Row.fetchAll(try db.cachedStatement(sql: "SELECT * FROM state WHERE channel = ? AND entity = ? ORDER BY key"),
                                     arguments: [channel, entity]).map(stateRow(from:))
         }
-        return try Row.fetchAll(db, sql: "SELECT * FROM state WHERE channel = ? ORDER BY entity, key",
+        return try Row.fetchAll(try db.cachedStatement(sql: "SELECT * FROM state WHERE channel = ? ORDER BY entity, key"),
                                 arguments: [channel]).map(stateRow(from:))
     }
 
     public func putState(channel: Int64, from entry: ChangeEntry) throws {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO state (channel, entity, key, entry_id, origin, hlc, op, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (channel, entity, key) DO UPDATE SET
                 entry_id = excluded.entry_id, origin = excluded.origin, hlc = excluded.hlc,
                 op = excluded.op, body = excluded.body
-            """, arguments: [channel, entry.entity, entry.key, entry.id, entry.origin.text,
+            """).execute(arguments: [channel, entry.entity, entry.key, entry.id, entry.origin.text,
                              Int64(bitPattern: entry.hlc.rawValue), entry.op.rawValue, entry.body])
     }
 }
@@ -235,24 +235,24 @@ extension StoreTransaction {
 
     /// Every writer id a `location` entry of the channel has named (this site's included).
     public func writers(channel: Int64) throws -> Set<OriginID> {
-        Set(try String.fetchAll(db, sql: "SELECT origin FROM writer WHERE channel = ?", arguments: [channel])
+        Set(try String.fetchAll(try db.cachedStatement(sql: "SELECT origin FROM writer WHERE channel = ?"), arguments: [channel])
             .compactMap { try? OriginID(validating: $0) })
     }
 
     public func addWriter(channel: Int64, _ origin: OriginID) throws {
-        try db.execute(sql: "INSERT OR IGNORE INTO writer (channel, origin) VALUES (?, ?)", arguments: [channel, origin.text])
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO writer (channel, origin) VALUES (?, ?)").execute(arguments: [channel, origin.text])
     }
 
     /// Makes `origin` this site's writer for the channel (a site restored from a backup takes a new one).
     public func setChannelWriter(channel: Int64, _ origin: OriginID) throws {
-        try db.execute(sql: "UPDATE channel SET writer = ? WHERE id = ?", arguments: [origin.text, channel])
+        try db.cachedStatement(sql: "UPDATE channel SET writer = ? WHERE id = ?").execute(arguments: [origin.text, channel])
         try addWriter(channel: channel, origin)
     }
 
     /// Held entries per origin.
     public func pendingCounts(channel: Int64) throws -> [OriginID: Int] {
         var out: [OriginID: Int] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT origin, COUNT(*) AS n FROM pending WHERE channel = ? GROUP BY origin",
+        for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT origin, COUNT(*) AS n FROM pending WHERE channel = ? GROUP BY origin"),
                                     arguments: [channel]) {
             if let origin = try? OriginID(validating: row["origin"]) { out[origin] = row["n"] }
         }
@@ -261,36 +261,49 @@ extension StoreTransaction {
 
     // MARK: Healing a reused writer
 
-    /// The lowest seq of `origin` still waiting in the outbox for any location, if any.
-    public func lowestQueuedSeq(channel: Int64, origin: OriginID) throws -> UInt64? {
-        try Int64.fetchOne(db, sql: """
-            SELECT MIN(e.seq) FROM outbox o JOIN entry e ON e.position = o.position
-            WHERE o.channel = ? AND e.origin = ?
-            """, arguments: [channel, origin.text]).map { UInt64(clamping: $0) }
+    /// Whether `entryID` was voided by a healed site.
+    public func isVoided(channel: Int64, entryID: String) throws -> Bool {
+        try Bool.fetchOne(try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM voided WHERE channel = ? AND id = ?)"), arguments: [channel, entryID]) ?? false
+    }
+
+    public func addVoided(channel: Int64, entryID: String) throws {
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO voided (channel, id) VALUES (?, ?)").execute(arguments: [channel, entryID])
+    }
+
+    /// Where the applied entry `entryID` sits, if it is in the log.
+    public func place(channel: Int64, entryID: String) throws -> (origin: OriginID, seq: UInt64)? {
+        guard let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT origin, seq FROM entry WHERE channel = ? AND id = ?"),
+                                         arguments: [channel, entryID]) else { return nil }
+        return (try OriginID(validating: row["origin"]), UInt64(clamping: row["seq"] as Int64))
+    }
+
+    /// Forgets a held entry.
+    public func deletePending(channel: Int64, entryID: String) throws {
+        try db.cachedStatement(sql: "DELETE FROM pending WHERE channel = ? AND id = ?").execute(arguments: [channel, entryID])
     }
 
     /// Removes `origin`'s applied entries after `seq` from the log (their outbox rows go with
     /// them) and returns them in seq order. The caller repairs state, vector and digest.
     public func removeEntries(channel: Int64, origin: OriginID, after seq: UInt64) throws -> [ChangeEntry] {
         let removed = try entries(channel: channel, origin: origin, after: seq)
-        try db.execute(sql: "DELETE FROM entry WHERE channel = ? AND origin = ? AND seq > ?",
+        try db.cachedStatement(sql: "DELETE FROM entry WHERE channel = ? AND origin = ? AND seq > ?").execute(
                        arguments: [channel, origin.text, Self.sqlSeq(seq)])
         return removed
     }
 
     /// The applied entries for one document, whatever their origin.
     public func entries(channel: Int64, entity: String, key: String) throws -> [ChangeEntry] {
-        try Row.fetchAll(db, sql: "SELECT \(Self.entryColumns) FROM entry WHERE channel = ? AND entity = ? AND key = ?",
+        try Row.fetchAll(try db.cachedStatement(sql: "SELECT \(Self.entryColumns) FROM entry WHERE channel = ? AND entity = ? AND key = ?"),
                          arguments: [channel, entity, key]).map(entry(from:))
     }
 
     public func deleteState(channel: Int64, entity: String, key: String) throws {
-        try db.execute(sql: "DELETE FROM state WHERE channel = ? AND entity = ? AND key = ?", arguments: [channel, entity, key])
+        try db.cachedStatement(sql: "DELETE FROM state WHERE channel = ? AND entity = ? AND key = ?").execute(arguments: [channel, entity, key])
     }
 
     /// Every held entry, by origin and seq.
     public func pendingEntries(channel: Int64) throws -> [ChangeEntry] {
-        try Row.fetchAll(db, sql: "SELECT \(Self.entryColumns) FROM pending WHERE channel = ? ORDER BY origin, seq",
+        try Row.fetchAll(try db.cachedStatement(sql: "SELECT \(Self.entryColumns) FROM pending WHERE channel = ? ORDER BY origin, seq"),
                          arguments: [channel]).map(entry(from:))
     }
 }

@@ -9,6 +9,7 @@ struct Nomadsync: AsyncParsableCommand {
         discussion: "Every command takes --data DIR (default ./data, or NOMADSYNC_DATA). JSON goes to stdout, messages to stderr; a failure exits non-zero and changes nothing.",
         version: "0.1.0",
         subcommands: [InitCommand.self, SiteCommand.self, ChannelCommand.self, ChangeCommand.self,
-                      StateCommand.self, LogCommand.self, PacketCommand.self, ServeCommand.self, StatusCommand.self, SyncCommand.self]
+                      StateCommand.self, LogCommand.self, PacketCommand.self, ServeCommand.self, StatusCommand.self, SyncCommand.self,
+                      SimulateCommand.self]
     )
 }

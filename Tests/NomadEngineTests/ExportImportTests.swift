@@ -142,8 +142,8 @@ import Testing
         #expect {
             try b.site.receive(Data(try WireJSON.encode(envelope).utf8))
         } throws: { error in
-            guard case EngineError.notForThisSite(let why) = error else { return false }
-            return why.contains("not a location")
+            guard case EngineError.unknownSender = error else { return false }
+            return "\(error)".contains("not a location")
         }
     }
 
