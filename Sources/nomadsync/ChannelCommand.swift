@@ -13,9 +13,9 @@ struct ChannelCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Recover from a fork or a diverged alarm (see docs/OPERATIONS.md).",
             discussion: """
-                Without --origin: this site takes a new writer id, takes its own entries that no clone has acknowledged \
-                out of the log and writes them again under the new writer (what a site restored from a backup does by \
-                itself when it notices). With --origin O --after N: drops another writer's entries after seq N from this \
+                Without --origin: this site takes a new writer id (what a site restored from a backup does by itself \
+                when it notices); the first clone that refuses one of its old entries as a fork makes it take them back \
+                and write them again. With --origin O --after N: drops another writer's entries after seq N from this \
                 site's log so they are fetched again from the other clones. Both clear the diverged alarm; the node \
                 may keep running.
                 """)
