@@ -7,9 +7,9 @@ struct SimulateCommand: ParsableCommand {
         commandName: "simulate",
         abstract: "Run seeded multi-site scenarios of the engine on a virtual clock and network, with faults.",
         discussion: """
-            Each scenario: SITES sites clone one channel, then STEPS random events — local writes, lossy, duplicated and \\
-            reordered delivery, catch-up pulls, partitions, crashes, backups and restores of older backups, skewed \\
-            clocks — then a healing phase. It fails unless every site ends with the same digest and state, nothing \\
+            Each scenario: SITES sites clone one channel, then STEPS random events — local writes, lossy, duplicated and \
+            reordered delivery, catch-up pulls, partitions, crashes, backups and restores of older backups, skewed \
+            clocks — then a healing phase. It fails unless every site ends with the same digest and state, nothing \
             held or diverged, and every surviving write present. A failure prints the command that reproduces it.
             """)
 
@@ -26,6 +26,7 @@ struct SimulateCommand: ParsableCommand {
     func validate() throws {
         guard (2...16).contains(sites) else { throw ValidationError("--sites must be from 2 to 16") }
         guard (0...1_000_000).contains(steps) else { throw ValidationError("--steps must be from 0 to 1000000") }
+        guard (0...1000).contains(maxRestores) else { throw ValidationError("--max-restores must be from 0 to 1000") }
         guard scenarios >= 1 else { throw ValidationError("--scenarios must be at least 1") }
         guard seed <= UInt64.max - UInt64(scenarios) else { throw ValidationError("--seed is too large for that many scenarios") }
     }
