@@ -1,7 +1,9 @@
 // swift-tools-version:6.0
 // nomadsync — keeps the clones of a nomadic channel mirrored across hosts.
 // Imports flow one way: CSodium → NomadCrypto → NomadModel → NomadStore → NomadEngine
-//   → NomadTransport → NomadServer → nomadsync. NomadFuzzing (fuzz targets) sits beside NomadServer.
+//   → NomadTransport → NomadServer → nomadsync. Only NomadEngine imports NomadStore: above it,
+//   a channel is an engine `HostedChannel`. NomadFuzzing (fuzz targets) and NomadSimulator
+//   (seeded multi-site runs) sit beside NomadServer.
 import PackageDescription
 
 let package = Package(
@@ -40,11 +42,11 @@ let package = Package(
         // Every outside-bytes parser as a fuzz target; ops/fuzz.sh links it into a libFuzzer binary.
         .target(name: "NomadFuzzing", dependencies: ["NomadTransport", "NomadModel", "NomadCrypto"]),
         // Seeded multi-site runs of the engine on a virtual clock and network (nomadsync simulate).
-        .target(name: "NomadSimulator", dependencies: ["NomadEngine", "NomadStore", "NomadModel", "NomadCrypto"]),
+        .target(name: "NomadSimulator", dependencies: ["NomadEngine", "NomadModel", "NomadCrypto"]),
         .target(
             name: "NomadServer",
             dependencies: [
-                "NomadEngine", "NomadTransport", "NomadStore", "NomadModel", "NomadCrypto",
+                "NomadEngine", "NomadTransport", "NomadModel", "NomadCrypto",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -56,7 +58,7 @@ let package = Package(
             name: "nomadsync",
             dependencies: [
                 "NomadServer", "NomadTransport", "NomadSimulator",
-                "NomadEngine", "NomadStore", "NomadModel", "NomadCrypto",
+                "NomadEngine", "NomadModel", "NomadCrypto",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

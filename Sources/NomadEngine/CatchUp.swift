@@ -60,13 +60,13 @@ extension Site {
     /// A page holds at most `limit` entries (capped by the wire limit) and at most `maxBytes` of
     /// entry bodies and keys, but always at least one entry when there is one, so it is bounded
     /// in bytes as well as in entries.
-    public func servePage(channel: ChannelRecord, to requester: Location, origin: OriginID, after: UInt64, limit: Int,
+    public func servePage(channel: HostedChannel, to requester: Location, origin: OriginID, after: UInt64, limit: Int,
                           maxBytes: Int = 2 * 1024 * 1024) throws -> SealedPage {
         let site = try identity()
         let keys = try channelKeys(channel)
         let cap = max(1, min(limit, limits.maxEntriesPerPacket))
         let (entries, vector, digest) = try store.read { tx -> ([ChangeEntry], VersionVector, [UInt8]) in
-            let fresh = try tx.channel(portableID: channel.portableID) ?? channel
+            let fresh = try tx.channel(portableID: channel.portableID) ?? channel.record
             return (try tx.entries(channel: channel.rowID, origin: origin, after: after, limit: cap + 1),
                     try tx.vector(channel: channel.rowID), fresh.digest)
         }
@@ -90,7 +90,7 @@ extension Site {
 
     /// Opens a page this site asked `server` for, checking the channel signature, the binding
     /// to this exact request and that the page holds only what was asked for.
-    public func openPage(_ answer: SealedPage, channel: ChannelRecord, server: Location, origin: OriginID, after: UInt64) throws -> SyncPage {
+    public func openPage(_ answer: SealedPage, channel: HostedChannel, server: Location, origin: OriginID, after: UInt64) throws -> SyncPage {
         let site = try identity()
         guard answer.channel == channel.portableID, answer.siteID == server.siteID, answer.origin == origin, answer.after == after else {
             throw EngineError.notForThisSite("the page answers another request")
@@ -113,23 +113,23 @@ extension Site {
     }
 
     /// Replays a pulled page and remembers what the serving clone reported, in one transaction.
-    public func applyPage(_ page: SyncPage, channel: ChannelRecord) throws -> ReplayReport {
+    public func applyPage(_ page: SyncPage, channel: HostedChannel) throws -> ReplayReport {
         try store.write { tx in
-            let report = try ReplayEngine(limits: limits).apply(page.entries, to: channel, in: tx, now: clock.nowMilliseconds())
-            _ = try recordReport(channel: channel, from: page.from, vector: page.vector, digest: page.digest, in: tx)
+            let report = try ReplayEngine(limits: limits).apply(page.entries, to: channel.record, in: tx, now: clock.nowMilliseconds())
+            _ = try recordReport(channel: channel.record, from: page.from, vector: page.vector, digest: page.digest, in: tx)
             return report
         }
     }
 
     /// Accepts a signed pull request from `requester`: records its token (refused if seen within
     /// `window` ms) and that the location was heard from, in one transaction.
-    public func acceptPull(channel: ChannelRecord, from requester: SiteID, token: String, window: UInt64 = 30 * 60 * 1000) throws {
+    public func acceptPull(channel: HostedChannel, from requester: SiteID, token: String, window: UInt64 = 30 * 60 * 1000) throws {
         let now = clock.nowMilliseconds()
         try store.write { tx in
             guard try tx.recordToken(token, now: now, windowStart: now > window ? now - window : 0) else {
                 throw EngineError.replayedToken(windowMinutes: window / 60_000)
             }
-            _ = try recordReport(channel: channel, from: requester, vector: nil, digest: nil, in: tx)
+            _ = try recordReport(channel: channel.record, from: requester, vector: nil, digest: nil, in: tx)
         }
     }
 }

@@ -5,7 +5,7 @@ import NomadStore
 
 /// What an import created.
 public struct ImportReport: Sendable, Equatable {
-    public var channel: ChannelRecord
+    public var channel: HostedChannel
     public var replay: ReplayReport
 }
 
@@ -22,7 +22,7 @@ extension Site {
     /// simulator); anything that leaves the process goes through `exportChannel`.
     package func exportDocument(nickname: String) throws -> ChannelExportDocument {
         let site = try identity()
-        let channel = try channel(nickname: nickname)
+        let channel = try record(nickname: nickname)
         let keys = try channelKeys(channel)
         let entries = try store.read { tx -> [ChangeEntry] in
             try tx.entries(channel: channel.rowID) + tx.pendingEntries(channel: channel.rowID)
@@ -86,7 +86,7 @@ extension Site {
                 to: refreshed, in: tx, now: clock.nowMilliseconds())
             // The new clone announces itself: its location entry goes to every other location.
             try queueForPeers(announced, channel: refreshed, siteID: site.siteID, in: tx)
-            return ImportReport(channel: try tx.channel(nickname: stored.nickname) ?? stored, replay: replay)
+            return ImportReport(channel: HostedChannel(try tx.channel(nickname: stored.nickname) ?? stored), replay: replay)
         }
     }
 }

@@ -7,7 +7,7 @@ extension Site {
     /// locations list (each `url_sig` by the channel key), and this site, signed by the site key.
     public func discovery(nickname: String) throws -> DiscoveryDocument {
         let site = try identity()
-        let channel = try channel(nickname: nickname)
+        let channel = try record(nickname: nickname)
         let keys = try channelKeys(channel)
         let locations = try store.read { tx in
             try tx.stateRows(channel: channel.rowID, entity: "location").compactMap { row -> Location? in

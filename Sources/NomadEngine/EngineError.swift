@@ -69,3 +69,21 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
+
+extension EngineError {
+    /// The HTTP status and body a clone answers with when it refuses for this reason
+    /// (docs/PROTOCOL.md §7.4). `fork` and `unknownSender` carry a `code` the sender acts on.
+    public var refusal: (status: Int, body: ErrorBody) {
+        switch self {
+        case .invalidEntry, .clockSkew, .invalidImport, .tooManyHeld: return (422, ErrorBody(message: description))
+        case .fork(let origin, let seq, _, _): return (409, ErrorBody(message: description, code: "fork", origin: origin, seq: seq))
+        case .replayedToken, .staleWriter: return (409, ErrorBody(message: description))
+        case .unknownSender: return (403, ErrorBody(message: description, code: "unknown-location"))
+        case .notForThisSite: return (403, ErrorBody(message: description))
+        case .tooManyEntries: return (413, ErrorBody(message: description))
+        case .channelNotFound: return (404, ErrorBody(message: description))
+        case .invalidChange, .invalidArgument, .channelExists: return (400, ErrorBody(message: description))
+        case .siteNotInitialised, .siteAlreadyInitialised: return (500, ErrorBody(message: description))
+        }
+    }
+}

@@ -3,33 +3,12 @@ import NomadCrypto
 import NomadModel
 import NomadStore
 
-/// Delivery planning (DESIGN §5). The engine decides what goes to which location and when; the
-/// delivery worker in the server carries it out and reports back. Nothing here does I/O.
-///
-/// - Every local change is queued for every other live location, in the same transaction that
-///   appends it (`queueForPeers`), so the outbox survives a crash or restart.
-/// - A packet leaves the outbox only when the receiver acknowledges it (`acknowledged`).
-/// - Any failure retries with exponential backoff and jitter, 1 s … 1 h (`deliveryFailed`).
-/// - A location whose every URL failed is offline until something is heard from it (`heard`),
-///   which flushes its queue at once.
-public struct Backoff: Sendable, Equatable {
-    public var baseMilliseconds: UInt64 = 1_000
-    public var capMilliseconds: UInt64 = 3_600_000
-
-    public init(baseMilliseconds: UInt64 = 1_000, capMilliseconds: UInt64 = 3_600_000) {
-        self.baseMilliseconds = baseMilliseconds
-        self.capMilliseconds = capMilliseconds
-    }
-
-    /// The wait after `attempts` failures in a row: `base·2^(attempts-1)` capped, then a random
-    /// point in its upper half, so peers that failed together do not retry together.
-    public func delay(afterAttempts attempts: Int, random: any RandomSource) -> UInt64 {
-        let shift = UInt64(min(max(attempts - 1, 0), 40))
-        let full = min(capMilliseconds, baseMilliseconds << shift)
-        let half = full / 2
-        return half + (half == 0 ? 0 : random.uint64() % (half + 1))
-    }
-}
+// The outbox (DESIGN §5). Every local change is queued for every other live location in the
+// transaction that appends it (`queueForPeers`), so it survives a crash or restart. A packet
+// leaves the outbox only when the receiver acknowledges it (`acknowledged`); any failure
+// retries with backoff (`deliveryFailed`); a location whose every URL failed is offline until
+// something is heard from it (`recordReport`), which makes its queue due at once.
+// `DeliveryPlanner` decides when each of these happens.
 
 /// A packet ready to go to one location: the sealed envelope and the outbox positions it carries.
 public struct OutboundPacket: Sendable {
@@ -39,14 +18,11 @@ public struct OutboundPacket: Sendable {
     public var entryCount: Int { positions.count }
 }
 
-/// Another location of a channel as the delivery worker sees it.
-public struct DeliveryTarget: Sendable {
-    public var location: Location
-    public var peer: PeerRecord
-    public var queued: Int
-
-    /// The main URL, then the fallbacks in the order they were added.
-    public var urls: [String] { location.baseURLs }
+/// Another location of a channel with its delivery state and queue depth.
+struct DeliveryTarget: Sendable {
+    var location: Location
+    var peer: PeerRecord
+    var queued: Int
 }
 
 extension Site {
@@ -59,11 +35,11 @@ extension Site {
     }
 
     /// The other live locations of a channel, with their delivery state and queue depth.
-    public func deliveryTargets(channel: ChannelRecord) throws -> [DeliveryTarget] {
+    func deliveryTargets(channel: HostedChannel) throws -> [DeliveryTarget] {
         let me = try identity().siteID
         return try store.read { tx in
             let depths = try tx.outboxDepths(channel: channel.rowID)
-            return try Self.locations(channel: channel, in: tx)
+            return try Self.locations(channel: channel.record, in: tx)
                 .filter { !$0.deleted && $0.siteID != me }
                 .map { loc in
                     DeliveryTarget(location: loc, peer: try tx.peer(channel: channel.rowID, siteID: loc.siteID) ?? PeerRecord(siteID: loc.siteID),
@@ -101,25 +77,29 @@ extension Site {
         return OutboundPacket(envelope: envelope, location: location, positions: taken.map(\.position))
     }
 
-    /// The receiver acknowledged a packet: its entries leave the outbox and the location is online.
-    public func acknowledged(channel: ChannelRecord, siteID: SiteID, positions: [Int64]) throws {
+    /// The receiver acknowledged a packet: its entries leave the outbox and the location is
+    /// online. Returns whether it had been offline and how many entries stay queued for it.
+    @discardableResult
+    func acknowledged(channel: HostedChannel, siteID: SiteID, positions: [Int64]) throws -> (wasOffline: Bool, remaining: Int) {
         let now = clock.nowMilliseconds()
-        try store.write { tx in
+        return try store.write { tx in
             try tx.dequeue(channel: channel.rowID, for: siteID, positions: positions)
             var peer = try tx.peer(channel: channel.rowID, siteID: siteID) ?? PeerRecord(siteID: siteID)
+            let wasOffline = peer.offline
             peer.offline = false
             peer.attempts = 0
             peer.nextAttempt = 0
             peer.lastDelivered = now
             peer.lastError = nil
             try tx.putPeer(channel: channel.rowID, peer)
+            return (wasOffline, try tx.outboxDepths(channel: channel.rowID)[siteID] ?? 0)
         }
     }
 
     /// A delivery failed: retry later with backoff. `unreachable` means no URL of the location
     /// answered at all, which makes it offline. Returns when the next attempt is due.
     @discardableResult
-    public func deliveryFailed(channel: ChannelRecord, siteID: SiteID, reason: String, unreachable: Bool,
+    func deliveryFailed(channel: HostedChannel, siteID: SiteID, reason: String, unreachable: Bool,
                                backoff: Backoff = Backoff()) throws -> UInt64 {
         let now = clock.nowMilliseconds()
         return try store.write { tx in
@@ -136,8 +116,8 @@ extension Site {
     /// Something signed arrived from `siteID`: it is online, its queue is due at once, and we
     /// remember the vector and digest it reported.
     @discardableResult
-    public func heard(channel: ChannelRecord, from siteID: SiteID, vector: VersionVector?, digest: String?) throws -> DivergenceChange {
-        try store.write { tx in try recordReport(channel: channel, from: siteID, vector: vector, digest: digest, in: tx) }
+    public func heard(channel: HostedChannel, from siteID: SiteID, vector: VersionVector?, digest: String?) throws -> DivergenceChange {
+        try store.write { tx in try recordReport(channel: channel.record, from: siteID, vector: vector, digest: digest, in: tx) }
     }
 
     /// `heard` inside the caller's transaction (the one that accepted the packet). With a vector

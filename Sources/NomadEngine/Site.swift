@@ -24,7 +24,7 @@ public struct SiteIdentity: Sendable {
 /// try site.append(nickname: "alice", [Change(entity: "item", key: "1", op: .put, body: "{}")])
 /// ```
 public struct Site: Sendable {
-    public let store: Store
+    package let store: Store
     public let clock: any WallClock
     public let random: any RandomSource
     public var limits: WireLimits
@@ -77,7 +77,7 @@ public struct Site: Sendable {
 
     /// Creates a channel: guid, Ed25519 key pair, portable_id, this site's writer id; its first
     /// entries are its profile and this site's `location` (primary).
-    public func createChannel(nickname: String, name: String? = nil) throws -> ChannelRecord {
+    public func createChannel(nickname: String, name: String? = nil) throws -> HostedChannel {
         try Names.validateNickname(nickname)
         let site = try identity()
         let guid = ChannelGUID.generate(using: random)
@@ -96,7 +96,7 @@ public struct Site: Sendable {
                 Change(entity: "profile", key: "profile", op: .put, body: profile),
                 Change(entity: "location", key: site.siteID.text, op: .put, body: try WireJSON.encodeCanonical(location)),
             ], to: stored, in: tx, now: clock.nowMilliseconds())
-            return stored
+            return HostedChannel(stored)
         }
     }
 
@@ -113,15 +113,20 @@ public struct Site: Sendable {
         return location
     }
 
-    public func channel(nickname: String) throws -> ChannelRecord {
+    public func channel(nickname: String) throws -> HostedChannel { HostedChannel(try record(nickname: nickname)) }
+
+    /// The stored row of a channel, for the engine's own transactions.
+    func record(nickname: String) throws -> ChannelRecord {
         guard let c = try store.read({ try $0.channel(nickname: nickname) }) else { throw EngineError.channelNotFound(nickname) }
         return c
     }
 
-    public func channels() throws -> [ChannelRecord] { try store.read { try $0.channels() } }
+    public func channels() throws -> [HostedChannel] { try store.read { try $0.channels() }.map(HostedChannel.init) }
 
     /// The channel's signing keys, opened from the store.
-    public func channelKeys(_ channel: ChannelRecord) throws -> SigningKeyPair {
+    public func channelKeys(_ channel: HostedChannel) throws -> SigningKeyPair { try channelKeys(channel.record) }
+
+    func channelKeys(_ channel: ChannelRecord) throws -> SigningKeyPair {
         let keys = try SigningKeyPair(seed: try store.openSecret(channel.seedSealed, what: "channel key of '\(channel.nickname)'"))
         guard keys.publicKey == channel.publicKey else { throw StoreError.secretUnreadable("channel key of '\(channel.nickname)'") }
         return keys
@@ -149,20 +154,19 @@ public struct Site: Sendable {
     /// Replays entries from other clones in one transaction; a refused batch (a fork among
     /// them) changes nothing.
     public func replay(nickname: String, _ entries: [ChangeEntry], limits overrideLimits: WireLimits? = nil) throws -> ReplayReport {
-        let channel = try channel(nickname: nickname)
-        return try replay(channel: channel, entries, limits: overrideLimits ?? limits)
+        return try replay(channel: try channel(nickname: nickname), entries, limits: overrideLimits ?? limits)
     }
 
-    public func replay(channel: ChannelRecord, _ entries: [ChangeEntry], limits: WireLimits? = nil) throws -> ReplayReport {
+    public func replay(channel: HostedChannel, _ entries: [ChangeEntry], limits: WireLimits? = nil) throws -> ReplayReport {
         let limits = limits ?? self.limits
         return try store.write { tx in
-            try ReplayEngine(limits: limits).apply(entries, to: channel, in: tx, now: clock.nowMilliseconds())
+            try ReplayEngine(limits: limits).apply(entries, to: channel.record, in: tx, now: clock.nowMilliseconds())
         }
     }
 
     /// The live state rows (tombstones included when `includeDeleted`).
     public func state(nickname: String, entity: String? = nil, includeDeleted: Bool = false) throws -> [StateRow] {
-        let channel = try channel(nickname: nickname)
+        let channel = try record(nickname: nickname)
         return try store.read { tx in
             try tx.stateRows(channel: channel.rowID, entity: entity).filter { includeDeleted || $0.op == .put }
         }
@@ -170,12 +174,12 @@ public struct Site: Sendable {
 
     /// Entries as on the wire, in arrival order, or one origin's after a seq.
     public func log(nickname: String, origin: OriginID? = nil, after seq: UInt64 = 0) throws -> [ChangeEntry] {
-        let channel = try channel(nickname: nickname)
+        let channel = try record(nickname: nickname)
         return try store.read { try $0.entries(channel: channel.rowID, origin: origin, after: seq) }
     }
 
     public func status(nickname: String) throws -> ChannelStatus {
-        let channel = try channel(nickname: nickname)
+        let channel = try record(nickname: nickname)
         return try store.read { tx in
             let vector = try tx.vector(channel: channel.rowID)
             return ChannelStatus(
@@ -189,8 +193,8 @@ public struct Site: Sendable {
     }
 
     /// The channel's live (not deleted) locations, this site's own included.
-    public func liveLocations(of channel: ChannelRecord) throws -> [Location] {
-        try store.read { try Self.locations(channel: channel, in: $0) }.filter { !$0.deleted }
+    public func liveLocations(of channel: HostedChannel) throws -> [Location] {
+        try store.read { try Self.locations(channel: channel.record, in: $0) }.filter { !$0.deleted }
     }
 
     /// The channel's locations from its `location` state rows, live ones only.

@@ -5,7 +5,7 @@ import NomadStore
 
 /// A sync packet opened and checked but not yet accepted.
 public struct OpenedSync: Sendable {
-    public var channel: ChannelRecord
+    public var channel: HostedChannel
     public var data: SyncData
     /// The sending location: its `id_url` is the key id the request must be signed with.
     public var sender: Location
@@ -33,7 +33,7 @@ extension Site {
     public func sealSync(nickname: String, to recipient: SiteCard, known: VersionVector? = nil,
                          maxEntries: Int? = nil) throws -> Envelope {
         let site = try identity()
-        let channel = try channel(nickname: nickname)
+        let channel = try record(nickname: nickname)
         let limit = maxEntries ?? limits.maxEntriesPerPacket
         let (entries, vector) = try store.read { tx -> ([ChangeEntry], VersionVector) in
             let vector = try tx.vector(channel: channel.rowID)
@@ -79,7 +79,7 @@ extension Site {
             throw EngineError.tooManyEntries(count: data.entries.count, limit: limits.maxEntriesPerPacket)
         }
         let sender = try senderLocation(envelope.siteID, of: channel, introducedBy: data.entries)
-        return OpenedSync(channel: channel, data: data, sender: sender)
+        return OpenedSync(channel: HostedChannel(channel), data: data, sender: sender)
     }
 
     /// Accepts an opened packet in **one** transaction: the request token (refused if seen in
@@ -92,8 +92,8 @@ extension Site {
             guard try tx.recordToken(token, now: now, windowStart: now > tokenWindow ? now - tokenWindow : 0) else {
                 throw EngineError.replayedToken(windowMinutes: tokenWindow / 60_000)
             }
-            let report = try ReplayEngine(limits: limits).apply(opened.data.entries, to: opened.channel, in: tx, now: now)
-            let divergence = try recordReport(channel: opened.channel, from: opened.sender.siteID, vector: opened.data.vector,
+            let report = try ReplayEngine(limits: limits).apply(opened.data.entries, to: opened.channel.record, in: tx, now: now)
+            let divergence = try recordReport(channel: opened.channel.record, from: opened.sender.siteID, vector: opened.data.vector,
                                               digest: opened.data.digest, in: tx)
             var healed: WriterHealReport?
             if let channel = try tx.channel(portableID: opened.channel.portableID), try staleWriterCause(channel: channel, in: tx) != nil {
@@ -135,7 +135,11 @@ extension Site {
     /// The location of `channel` at the sending site: a known live one, or one the packet
     /// introduces with a `location` entry for that site whose `url_sig` verifies with the
     /// channel key and whose site key derives the site_id (how a new clone first announces itself).
-    public func senderLocation(_ siteID: SiteID, of channel: ChannelRecord, introducedBy entries: [ChangeEntry]) throws -> Location {
+    public func senderLocation(_ siteID: SiteID, of channel: HostedChannel, introducedBy entries: [ChangeEntry]) throws -> Location {
+        try senderLocation(siteID, of: channel.record, introducedBy: entries)
+    }
+
+    func senderLocation(_ siteID: SiteID, of channel: ChannelRecord, introducedBy entries: [ChangeEntry]) throws -> Location {
         let known = try store.read { try Self.locations(channel: channel, in: $0) }
         if let location = known.first(where: { $0.siteID == siteID && !$0.deleted }) { return location }
         for entry in entries where entry.entity == "location" && entry.key == siteID.text && entry.op == .put {

@@ -31,9 +31,7 @@ struct AdminRoutes: Sendable {
         }
         api.get("/channels/:nick") { request, context -> Response in
             try authorise(request, context)
-            do { return try FederationRoutes.json(try site.syncStatus(nickname: context.parameters.get("nick") ?? "")) } catch {
-                throw ServerError.from(error)
-            }
+            return try FederationRoutes.json(try site.syncStatus(nickname: context.parameters.get("nick") ?? ""))
         }
         api.post("/channels/:nick/changes") { request, context -> Response in
             try authorise(request, context)
@@ -42,15 +40,10 @@ struct AdminRoutes: Sendable {
             do { buffer = try await request.body.collect(upTo: site.limits.maxBodyBytes) } catch {
                 throw ServerError(.contentTooLarge, "the body is over the limit of \(site.limits.maxBodyBytes) bytes")
             }
-            let data = Data(buffer.readableBytesView)
-            do {
-                let changes = try ChangeBatch.parse(data, limits: site.limits)
-                let entries = try site.append(nickname: nick, changes)
-                logger.info("local changes appended", metadata: ["channel": "\(nick)", "count": "\(entries.count)"])
-                return try FederationRoutes.json(AppendAnswer(entries: entries, digest: try site.syncStatus(nickname: nick).digest))
-            } catch {
-                throw ServerError.from(error)
-            }
+            let changes = try ChangeBatch.parse(Data(buffer.readableBytesView), limits: site.limits)
+            let entries = try site.append(nickname: nick, changes)
+            logger.info("local changes appended", metadata: ["channel": "\(nick)", "count": "\(entries.count)"])
+            return try FederationRoutes.json(AppendAnswer(entries: entries, digest: try site.syncStatus(nickname: nick).digest))
         }
     }
 

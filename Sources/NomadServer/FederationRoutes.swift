@@ -18,28 +18,11 @@ struct FederationRoutes: Sendable {
 
     func register(on router: Router<NodeContext>) {
         for path in ["/zot", "/nomad"] {
-            router.post(RouterPath(path)) { request, _ -> Response in
-                do {
-                    let response = try await receive(request)
-                    metrics.packetIn(status: Int(response.status.code))
-                    return response
-                } catch {
-                    let refusal = ServerError.from(error)
-                    metrics.packetIn(status: refusal.status.code)
-                    logger.notice("refused packet", metadata: ["status": "\(refusal.status.code)", "reason": "\(refusal.message)"])
-                    throw refusal
-                }
-            }
+            router.post(RouterPath(path)) { request, _ in try await receive(request) }
         }
-        router.get("/sync/:portable_id/entries") { request, context -> Response in
-            do { return try await servePage(request, context: context) } catch { throw ServerError.from(error) }
-        }
-        router.get("/channel/:nick") { request, context -> Response in
-            do { return try discovery(request, context: context) } catch { throw ServerError.from(error) }
-        }
-        router.get("/.well-known/webfinger") { request, _ -> Response in
-            do { return try webfinger(request) } catch { throw ServerError.from(error) }
-        }
+        router.get("/sync/:portable_id/entries") { request, context in try await servePage(request, context: context) }
+        router.get("/channel/:nick") { request, context in try discovery(request, context: context) }
+        router.get("/.well-known/webfinger") { request, _ in try webfinger(request) }
     }
 
     static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok, type: String = "application/json") throws -> Response {
@@ -50,23 +33,18 @@ struct FederationRoutes: Sendable {
 
     // MARK: POST /zot
 
+    /// HTTP checks → engine open → verify the signature against the key the engine names →
+    /// engine accept (token, replay, report: one transaction) → answer. Errors become statuses
+    /// in `ErrorMiddleware`.
     func receive(_ request: Request) async throws -> Response {
         try check.contentType(request)
         let body = try await check.body(request)
-        let messageID = Base64URL.encode(Blake2b.hash256(body))
-
         // The encoding decides first: a message of an unknown encoding is ignored whatever its
         // signature scheme (Zot6), and nothing of it is applied or recorded.
         let envelope: Envelope
         switch try registry.decode(Data(body), limits: site.limits) {
-        case .ignored(let encoding, let type):
-            logger.info("ignored a message with an unknown encoding", metadata: ["encoding": "\(encoding.prefix(60))", "type": "\(type?.rawValue ?? "?")"])
-            return try Self.json(DeliveryAnswer(deliveryReport: [
-                DeliveryReport(location: try site.identity().url, sender: "", recipient: "", name: "", messageID: messageID,
-                               status: "unknown encoding ignored", date: site.clock.nowText()),
-            ]))
-        case .envelope(let e):
-            envelope = e
+        case .ignored(let encoding, let type): return try ignored(body, encoding: encoding, type: type)
+        case .envelope(let decoded): envelope = decoded
         }
         let signature = try check.signature(request, body: body)
         guard envelope.type == .sync else {
@@ -77,25 +55,40 @@ struct FederationRoutes: Sendable {
                          required: HTTPSignature.postHeaders)
         let accepted = try site.acceptSync(opened, token: InboundCheck.header(request, "x-zot-token") ?? "",
                                            tokenWindow: check.configuration.tokenWindowMilliseconds)
+        return try applied(accepted, opened: opened, body: body)
+    }
+
+    func ignored(_ body: [UInt8], encoding: String, type: MessageType?) throws -> Response {
+        logger.info("ignored a message with an unknown encoding", metadata: ["encoding": "\(encoding.prefix(60))", "type": "\(type?.rawValue ?? "?")"])
+        return try Self.json(DeliveryAnswer(deliveryReport: [
+            DeliveryReport(location: try site.identity().url, sender: "", recipient: "", name: "", messageID: Self.messageID(body),
+                           status: "unknown encoding ignored", date: site.clock.nowText()),
+        ]))
+    }
+
+    func applied(_ accepted: AcceptedSync, opened: OpenedSync, body: [UInt8]) throws -> Response {
         let channel = opened.channel
         metrics.entriesApplied(accepted.report.applied)
         if accepted.report.applied > 0 || accepted.report.held > 0 {
             logger.info("sync applied", metadata: ["channel": "\(channel.nickname)", "from": "\(opened.sender.url)", "report": "\(accepted.report.summary)"])
         }
         NodeEvents.log(accepted, channel: channel.nickname, from: opened.sender.url, logger: logger)
-        let me = try site.identity()
         return try Self.json(DeliveryAnswer(deliveryReport: [
-            DeliveryReport(location: me.url, sender: envelope.sender.text, recipient: channel.portableID.text, name: channel.name,
-                           messageID: messageID, status: "sync applied: \(accepted.report.summary)", date: site.clock.nowText()),
+            DeliveryReport(location: try site.identity().url, sender: channel.portableID.text, recipient: channel.portableID.text,
+                           name: channel.name, messageID: Self.messageID(body), status: "sync applied: \(accepted.report.summary)",
+                           date: site.clock.nowText()),
         ]))
     }
+
+    /// A packet's message id in delivery reports: BLAKE2b-256 of its body, base64url.
+    static func messageID(_ body: [UInt8]) -> String { Base64URL.encode(Blake2b.hash256(body)) }
 
     // MARK: GET /sync/{portable_id}/entries
 
     func servePage(_ request: Request, context: NodeContext) async throws -> Response {
         let signature = try check.signature(request, body: nil)
         let pid = try PortableID(validating: context.parameters.get("portable_id") ?? "")
-        guard let channel = try site.store.read({ try $0.channel(portableID: pid) }) else {
+        guard let channel = try site.channel(portableID: pid) else {
             throw ServerError(.forbidden, "channel \(pid.text) is not hosted on this site")
         }
         let query = request.uri.queryParameters

@@ -4,7 +4,6 @@ import Logging
 import NIOCore
 import NomadEngine
 import NomadModel
-import NomadStore
 import NomadTransport
 import ServiceLifecycle
 
@@ -41,7 +40,7 @@ public enum NomadNode {
         logger: Logger, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let router = Router(context: NodeContext.self)
-        NotFound.register(on: router)
+        router.addMiddleware { ErrorMiddleware(metrics: metrics, logger: logger) }
         let authority = (try? site.identity()).flatMap { try? RequestSigner.split($0.url).host } ?? "\(configuration.host):\(configuration.port)"
         let check = InboundCheck(configuration: configuration, clock: site.clock, authority: authority)
         FederationRoutes(site: site, check: check, metrics: metrics, logger: logger).register(on: router)
@@ -61,7 +60,7 @@ public enum NomadNode {
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let router = Router(context: NodeContext.self)
-        NotFound.register(on: router)
+        router.addMiddleware { ErrorMiddleware(metrics: nil, logger: logger) }
         AdminRoutes(site: site, token: adminToken, logger: logger).register(on: router)
         OpsRoutes(site: site, metrics: metrics).registerHealth(on: router)
         OpsRoutes(site: site, metrics: metrics).registerMetrics(on: router)
@@ -107,7 +106,7 @@ struct OpsRoutes: Sendable {
     func registerHealth(on router: Router<NodeContext>) {
         router.get("/health") { _, _ -> Response in
             let me: SiteIdentity
-            let channels: [ChannelRecord]
+            let channels: [HostedChannel]
             do {
                 me = try site.identity()
                 channels = try site.channels()
@@ -133,19 +132,3 @@ struct OpsRoutes: Sendable {
 }
 
 /// A JSON error body for every unknown route, on both listeners.
-enum NotFound {
-    static func register(on router: Router<NodeContext>) {
-        router.addMiddleware { NotFoundMiddleware() }
-    }
-}
-
-struct NotFoundMiddleware: RouterMiddleware {
-    typealias Context = NodeContext
-    func handle(_ request: Request, context: NodeContext, next: (Request, NodeContext) async throws -> Response) async throws -> Response {
-        do {
-            return try await next(request, context)
-        } catch let error as HTTPError where error.status == .notFound {
-            throw ServerError(.notFound, "no such route: \(request.method.rawValue) \(request.uri.path.prefix(200))")
-        }
-    }
-}

@@ -4,7 +4,6 @@ import Hummingbird
 import NomadCrypto
 import NomadEngine
 import NomadModel
-import NomadStore
 import NomadTransport
 
 /// A refusal as the client sees it: a real HTTP status with `{"success":false,"message":…}`.
@@ -44,27 +43,14 @@ public struct ServerError: HTTPResponseError, CustomStringConvertible {
         case let e as SignatureError:
             return ServerError(.unauthorized, e.description)
         case let e as EngineError:
-            switch e {
-            case .invalidEntry, .clockSkew, .invalidImport: return ServerError(.unprocessableContent, e.description)
-            case .fork(let origin, let seq, _, _):
-                return ServerError(.conflict, e.description, detail: ErrorBody(message: "", code: "fork", origin: origin, seq: seq))
-            case .replayedToken: return ServerError(.conflict, e.description)
-            case .unknownSender: return ServerError(.forbidden, e.description, detail: ErrorBody(message: "", code: "unknown-location"))
-            case .tooManyHeld: return ServerError(.unprocessableContent, e.description)
-            case .tooManyEntries: return ServerError(.contentTooLarge, e.description)
-            case .channelNotFound: return ServerError(.notFound, e.description)
-            case .notForThisSite: return ServerError(.forbidden, e.description)
-            case .staleWriter: return ServerError(.conflict, e.description)
-            case .invalidChange, .invalidArgument, .channelExists: return ServerError(.badRequest, e.description)
-            case .siteNotInitialised, .siteAlreadyInitialised: return ServerError(.internalServerError, e.description)
-            }
+            let (status, body) = e.refusal
+            let detail = body.code == nil ? nil : body
+            return ServerError(HTTPResponse.Status(code: status), body.message, detail: detail)
         case let e as ModelError:
             if case .tooLarge = e { return ServerError(.contentTooLarge, "\(e)") }
             return ServerError(.badRequest, "\(e)")
         case let e as CryptoError:
             return ServerError(.unprocessableContent, "the payload cannot be opened by this site: \(e)")
-        case let e as StoreError:
-            return ServerError(.internalServerError, "storage: \(e)")
         default:
             return ServerError(.internalServerError, "internal error: \(error)")
         }

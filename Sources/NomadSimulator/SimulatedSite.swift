@@ -2,26 +2,32 @@ import Foundation
 import NomadCrypto
 import NomadEngine
 import NomadModel
-import NomadStore
 
-/// One site of a simulation: a `Site` over an in-memory store, on its own skewed clock.
+/// One site of a simulation: a `Site` over an in-memory store, on its own skewed clock, with
+/// the same `DeliveryPlanner` the delivery worker uses.
 final class SimulatedSite {
     let index: Int
     let clock: ManualClock
     let skew: Int64
     let random: SeededRandom
+    let policy: DeliveryPolicy
     private(set) var site: Site
-    private(set) var backups: [Store] = []
+    private(set) var backups: [Site] = []
     let siteID: SiteID
 
-    init(index: Int, seed: UInt64, world: UInt64, skew: Int64) throws {
+    init(index: Int, seed: UInt64, world: UInt64, skew: Int64, policy: DeliveryPolicy) throws {
         self.index = index
         self.skew = skew
+        self.policy = policy
         clock = ManualClock(milliseconds: Self.local(world, skew))
         random = SeededRandom(seed: seed)
-        site = Site(store: try Store.inMemory(random: random), clock: clock, random: random)
+        site = try Site.inMemory(clock: clock, random: random)
         siteID = try site.initialise(url: "https://s\(index).sim").siteID
     }
+
+    var planner: DeliveryPlanner { DeliveryPlanner(site: site, policy: policy) }
+
+    func channel() throws -> HostedChannel { try site.channel(nickname: Simulation.channel) }
 
     static func local(_ world: UInt64, _ skew: Int64) -> UInt64 {
         skew >= 0 ? world + UInt64(skew) : world - UInt64(-skew)
@@ -34,62 +40,36 @@ final class SimulatedSite {
     }
 
     /// A crash and restart: the store (committed transactions) is all that survives.
-    func restart() { site = Site(store: site.store, clock: clock, random: random) }
+    func restart() { site = site.reopened() }
 
-    func backUp() throws { backups.append(try site.store.snapshot()) }
+    func backUp() throws { backups.append(try site.snapshot()) }
 
     /// Starts again from a copy of an older backup, as an operator restoring one would.
-    func restore(from backup: Store) throws {
-        site = Site(store: try backup.snapshot(), clock: clock, random: random)
-    }
+    func restore(from backup: Site) throws { site = try backup.snapshot() }
 
     func ownLocation() throws -> Location {
-        guard let own = try site.liveLocations(of: try site.channel(nickname: Simulation.channel)).first(where: { $0.siteID == siteID }) else {
+        guard let own = try site.liveLocations(of: try channel()).first(where: { $0.siteID == siteID }) else {
             throw EngineError.channelNotFound(Simulation.channel)
         }
         return own
     }
 
-    static func bodies(in store: Store, channel: String) throws -> [String] {
-        try store.read { tx in
-            guard let record = try tx.channel(nickname: channel) else { return [] }
-            return try (tx.entries(channel: record.rowID) + tx.pendingEntries(channel: record.rowID)).map(\.body)
-        }
+    /// Every entry body the site holds, applied or held.
+    func bodies() throws -> [String] {
+        try (site.log(nickname: Simulation.channel) + site.heldEntries(nickname: Simulation.channel)).map(\.body)
     }
 
-    /// A delivery to `to` failed: back off (as the worker does).
-    func failed(_ to: Int, sites: [SimulatedSite], unreachable: Bool) throws {
-        try site.deliveryFailed(channel: try site.channel(nickname: Simulation.channel), siteID: sites[to].siteID,
-                                reason: unreachable ? "unreachable" : "refused", unreachable: unreachable)
-    }
-
-    enum Outcome {
-        case accepted(healed: Bool)
-        case fork(origin: String, seq: UInt64)
-        case unknownSender
-        case refused(String)
-
-        var summary: String {
-            switch self {
-            case .accepted(let healed): return healed ? "accepted+healed" : "accepted"
-            case .fork(_, let seq): return "fork \(seq)"
-            case .unknownSender: return "unknown sender"
-            case .refused(let why): return "refused \(why.prefix(60))"
-            }
-        }
-    }
-
-    /// What `POST /zot` does once the HTTP checks passed: open, then accept in one transaction.
-    func receive(_ message: SimulatedNetwork.Message) -> Outcome {
+    /// What `POST /zot` answers once the HTTP checks passed: open, then accept in one
+    /// transaction; a refusal is the status and body the server would send.
+    func receive(_ message: SimulatedNetwork.Message) -> (answer: PeerAnswer<DeliveryAnswer>, healed: Bool) {
         do {
-            let accepted = try site.acceptSync(try site.openSync(message.envelope), token: message.token)
-            return .accepted(healed: accepted.healed != nil)
-        } catch EngineError.fork(let origin, let seq, _, _) {
-            return .fork(origin: origin, seq: seq)
-        } catch EngineError.unknownSender {
-            return .unknownSender
+            let accepted = try site.acceptSync(try site.openSync(message.action.packet.envelope), token: message.token)
+            return (.answered(DeliveryAnswer(deliveryReport: [])), accepted.healed != nil)
+        } catch let error as EngineError {
+            let (status, body) = error.refusal
+            return (.refused(PeerRefusal(url: "https://s\(index).sim", status: status, body: body)), false)
         } catch {
-            return .refused("\(error)")
+            return (.refused(PeerRefusal(url: "https://s\(index).sim", status: 400, body: ErrorBody(message: "\(error)"))), false)
         }
     }
 }
@@ -99,8 +79,7 @@ struct SimulatedNetwork {
     struct Message {
         var from: Int
         var to: Int
-        var envelope: Envelope
-        var positions: [Int64]
+        var action: SendAction
         var token: String
         var duplicate = false
     }

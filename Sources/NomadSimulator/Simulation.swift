@@ -2,7 +2,6 @@ import Foundation
 import NomadCrypto
 import NomadEngine
 import NomadModel
-import NomadStore
 
 /// A seeded run of several sites' engines on a virtual clock and a virtual network, with the
 /// faults a real deployment meets: lost, duplicated, reordered and delayed packets, partitions,
@@ -65,6 +64,8 @@ public final class Simulation {
     var restores = 0
     var heals = 0
     static let channel = "c"
+    /// Heartbeats every virtual second, small packets and pages, so a short run exercises them.
+    static let policy = DeliveryPolicy(heartbeatMilliseconds: 1_000, packetEntries: 50)
 
     public init(_ configuration: Configuration) {
         self.configuration = configuration
@@ -94,7 +95,7 @@ public final class Simulation {
     func setUp() throws {
         for i in 0..<max(2, configuration.sites) {
             let skew = Int64(dice.below(60_000)) - 30_000
-            sites.append(try SimulatedSite(index: i, seed: dice.next(), world: world, skew: skew))
+            sites.append(try SimulatedSite(index: i, seed: dice.next(), world: world, skew: skew, policy: Self.policy))
         }
         _ = try sites[0].site.createChannel(nickname: Self.channel)
         let document = try sites[0].site.exportDocument(nickname: Self.channel)
@@ -122,7 +123,7 @@ public final class Simulation {
             if a != b { network.toggle(a, b); log("partition \(a)-\(b) \(network.isCut(a, b) ? "cut" : "mended")") }
         case 93..<95:
             let site = dice.pick(sites)
-            for message in network.drop(from: site.index) { try site.failed(message.to, sites: sites, unreachable: true) }
+            for message in network.drop(from: site.index) { _ = try site.planner.record(.unreachable("crashed"), of: message.action) }
             site.restart()
             log("crash \(site.index)")
         case 95..<98:
@@ -145,27 +146,25 @@ public final class Simulation {
         log("write \(site.index) \(entity)/\(key) \(delete ? "delete" : body) as \(entry.origin.text.prefix(4)):\(entry.seq) \(entry.id.prefix(6))")
     }
 
-    /// What the delivery worker does for one site: each target not in backoff and with nothing
-    /// in flight gets its next packet (a heartbeat when nothing is queued).
+    /// What the delivery worker does for one site: the planner's sends, except to a location
+    /// that still has a packet of ours in flight (one request at a time, as the worker).
     func deliveryPass(_ site: SimulatedSite) throws {
-        for target in try site.site.deliveryTargets(channel: try site.site.channel(nickname: Self.channel)) {
-            guard let to = sites.firstIndex(where: { $0.siteID == target.location.siteID }),
-                  target.peer.nextAttempt <= site.clock.nowMilliseconds(), !network.outstanding(site.index, to) else { continue }
-            let packet = try site.site.nextPacket(channel: Self.channel, to: target.location)
-            network.send(.init(from: site.index, to: to, envelope: packet.envelope, positions: packet.positions,
-                               token: Hex.encode(dice.bytes(12))))
-            log("send \(site.index)->\(to) \(packet.positions.count)")
+        for send in try site.planner.sends(channel: try site.channel()) {
+            guard let to = sites.firstIndex(where: { $0.siteID == send.location.siteID }), !network.outstanding(site.index, to) else { continue }
+            network.send(.init(from: site.index, to: to, action: send, token: Hex.encode(dice.bytes(12))))
+            log("send \(site.index)->\(to) \(send.packet.entryCount)")
         }
     }
 
-    /// Delivers one packet in flight, chosen at random (reordering), maybe lost or duplicated.
+    /// Delivers one packet in flight, chosen at random (reordering), maybe lost or duplicated,
+    /// and hands the answer to the sender's planner.
     func deliverOne(healing: Bool = false) throws {
         guard !network.queue.isEmpty else { return }
         let index = healing ? 0 : dice.below(network.queue.count)
         let message = network.take(at: index)
         let sender = sites[message.from]
         if !healing, network.isCut(message.from, message.to) || dice.below(100) < configuration.lossPercent {
-            try sender.failed(message.to, sites: sites, unreachable: true)
+            _ = try sender.planner.record(.unreachable("lost"), of: message.action)
             log("lost \(message.from)->\(message.to)")
             return
         }
@@ -174,65 +173,66 @@ public final class Simulation {
             copy.duplicate = true
             network.queue.append(copy)
         }
-        let outcome = sites[message.to].receive(message)
-        log("deliver \(message.from)->\(message.to) \(outcome.summary)")
-        guard !message.duplicate else { return }
-        switch outcome {
-        case .accepted(let healed):
-            try sender.site.acknowledged(channel: try sender.site.channel(nickname: Self.channel), siteID: sites[message.to].siteID,
-                                         positions: message.positions)
-            if healed { heals += 1 }
-        case .fork(let origin, let seq):
-            if configuration.healsForks, try sender.site.forkAnswered(nickname: Self.channel, origin: origin, seq: seq) != nil {
-                heals += 1
-                log("heal \(message.from) after fork \(seq)")
-            } else {
-                try sender.failed(message.to, sites: sites, unreachable: false)
-            }
-        case .unknownSender:
-            try sender.site.introduce(nickname: Self.channel, to: sites[message.to].siteID)
-            try sender.failed(message.to, sites: sites, unreachable: false)
-        case .refused:
-            try sender.failed(message.to, sites: sites, unreachable: false)
+        var (answer, healedOnReceipt) = sites[message.to].receive(message)
+        if healedOnReceipt { heals += 1 }
+        log("deliver \(message.from)->\(message.to) \(Self.summary(answer))")
+        guard !message.duplicate else { return }  // nobody waits for a duplicate's answer
+        if !configuration.healsForks, case .refused(var refusal) = answer, refusal.fork != nil {
+            refusal.body?.code = nil  // a sender of the old rule: a fork is only a refusal
+            answer = .refused(refusal)
+        }
+        if case .healed = try sender.planner.record(answer, of: message.action) {
+            heals += 1
+            log("heal \(message.from) after \(Self.summary(answer))")
         }
     }
 
-    /// What catch-up does for one site: pulls pages of what others reported, from the first
-    /// source it can reach.
+    static func summary(_ answer: PeerAnswer<DeliveryAnswer>) -> String {
+        switch answer {
+        case .answered: return "accepted"
+        case .refused(let refusal):
+            if let fork = refusal.fork { return "fork \(fork.seq)" }
+            return refusal.unknownLocation ? "unknown sender" : "refused \(refusal.status) \((refusal.body?.message ?? "").prefix(60))"
+        case .unreachable(let reason): return "unreachable \(reason)"
+        }
+    }
+
+    /// What catch-up does for one site: the planner's pulls, page by page, each answer served
+    /// by the source site's engine as the sync pull route serves it.
     func catchUp(_ site: SimulatedSite, pages: Int, healing: Bool = false) throws {
         var left = pages
-        for need in try site.site.catchUpNeeds(channel: Self.channel) {
-            var after = need.after
-            for source in need.sources {
-                guard let from = sites.firstIndex(where: { $0.siteID == source.siteID }) else { continue }
-                if !healing, network.isCut(site.index, from) { try site.failed(from, sites: sites, unreachable: true); continue }
-                while left > 0, after < need.through {
+        for pull in try site.planner.pulls(channel: try site.channel()) {
+            var next: PullAction? = pull
+            while let action = next, left > 0 {
+                guard let from = sites.firstIndex(where: { $0.siteID == action.source.siteID }) else { break }
+                let answer: PeerAnswer<SealedPage>
+                if !healing, network.isCut(site.index, from) {
+                    answer = .unreachable("partition")
+                } else {
                     left -= 1
-                    let served = sites[from]
-                    let channel = try served.site.channel(nickname: Self.channel)
-                    let answer = try served.site.servePage(channel: channel, to: try site.ownLocation(), origin: need.origin, after: after,
-                                                           limit: 50)
-                    let page = try site.site.openPage(answer, channel: try site.site.channel(nickname: Self.channel),
-                                                      server: try served.ownLocation(), origin: need.origin, after: after)
-                    guard let last = page.entries.last else {
-                        try site.failed(from, sites: sites, unreachable: false)  // nothing where entries were reported
-                        break
-                    }
-                    do {
-                        let report = try site.site.applyPage(page, channel: try site.site.channel(nickname: Self.channel))
-                        log("pull \(site.index)<-\(from) \(need.origin.text.prefix(4)) \(page.entries.count) applied \(report.applied)")
-                    } catch let error as EngineError {
-                        // As the worker does: the source is refused for now and backs off.
-                        try site.failed(from, sites: sites, unreachable: false)
-                        log("pull \(site.index)<-\(from) refused: \(String(describing: error).prefix(40))")
-                        break
-                    }
-                    after = last.seq
-                    if !page.more { break }
+                    answer = try serve(action, by: sites[from], to: site)
                 }
-                if after >= need.through || left == 0 { break }
+                let step = try site.planner.record(answer, of: action)
+                switch step.event {
+                case .applied(let report, let pulled):
+                    log("pull \(site.index)<-\(from) \(action.origin.text.prefix(4)) \(pulled) applied \(report.applied)")
+                case .failed(_, let reason, _, _):
+                    log("pull \(site.index)<-\(from) failed: \(reason.prefix(40))")
+                }
+                next = step.next
             }
             if left == 0 { return }
+        }
+    }
+
+    /// What `GET /sync/{portable_id}/entries` answers (after its HTTP checks).
+    func serve(_ action: PullAction, by server: SimulatedSite, to requester: SimulatedSite) throws -> PeerAnswer<SealedPage> {
+        do {
+            return .answered(try server.site.servePage(channel: try server.channel(), to: try requester.ownLocation(), origin: action.origin,
+                                                       after: action.after, limit: action.limit))
+        } catch let error as EngineError {
+            let (status, body) = error.refusal
+            return .refused(PeerRefusal(url: action.source.url, status: status, body: body))
         }
     }
 
@@ -241,7 +241,7 @@ public final class Simulation {
         for message in network.drop(from: site.index) { _ = message }
         try site.restore(from: backup)
         // A write that no site holds any more (applied or held) went with the restore.
-        let held = try Set(sites.flatMap { try SimulatedSite.bodies(in: $0.site.store, channel: Self.channel) })
+        let held = try Set(sites.flatMap { try $0.bodies() })
         model.forget { !held.contains($0) }
         restores += 1
         log("restore \(site.index)")
@@ -278,10 +278,7 @@ public final class Simulation {
         if Set(statuses.map(\.digest)).count != 1 { return "digests differ after healing: \(statuses.map { $0.digest.prefix(12) })" }
         for (i, s) in statuses.enumerated() {
             if s.held != 0 {
-                let held = try sites[i].site.store.read { tx -> [String] in
-                    guard let record = try tx.channel(nickname: Self.channel) else { return [] }
-                    return try tx.pendingEntries(channel: record.rowID).map { "\($0.origin.text.prefix(4)):\($0.seq)" }
-                }
+                let held = try sites[i].site.heldEntries(nickname: Self.channel).map { "\($0.origin.text.prefix(4)):\($0.seq)" }
                 let vector = s.vector.seqs.map { "\($0.key.text.prefix(4)):\($0.value)" }.sorted()
                 return "site \(i) still holds \(s.held) entries \(held) with vector \(vector)"
             }
@@ -293,11 +290,9 @@ public final class Simulation {
         if let lost = model.puts.first(where: { $0.required && !bodies.contains($0.body) }) {
             var seen: [String] = []
             for site in sites {
-                let hits = try site.site.store.read { tx -> [String] in
-                    guard let record = try tx.channel(nickname: Self.channel) else { return [] }
-                    return try (tx.entries(channel: record.rowID) + tx.pendingEntries(channel: record.rowID))
-                        .filter { $0.body == lost.body }.map { "\($0.origin.text.prefix(4)):\($0.seq) \($0.id.prefix(6)) voided \(try tx.isVoided(channel: record.rowID, entryID: $0.id))" }
-                }
+                let hits = try (site.site.log(nickname: Self.channel) + site.site.heldEntries(nickname: Self.channel))
+                    .filter { $0.body == lost.body }
+                    .map { "\($0.origin.text.prefix(4)):\($0.seq) \($0.id.prefix(6)) voided \(try site.site.isVoided(nickname: Self.channel, entryID: $0.id))" }
                 seen.append("site \(site.index): \(hits)")
             }
             return "write \(lost.body) made on site \(lost.site) is lost (\(seen.joined(separator: "; ")))"

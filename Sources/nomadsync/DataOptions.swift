@@ -3,7 +3,6 @@ import Foundation
 import NomadCrypto
 import NomadEngine
 import NomadModel
-import NomadStore
 
 /// Options every command shares: where the data directory and host key are.
 struct DataOptions: ParsableArguments {
@@ -20,8 +19,7 @@ struct DataOptions: ParsableArguments {
     func site(create: Bool = false) throws -> Site {
         umask(0o077)  // everything nomadsync writes in the data directory is the owner's only
         let random = SystemRandom()
-        let store = try Store.open(directory: directory, hostKeyPath: hostKeyPath, create: create, random: random)
-        return Site(store: store, clock: SystemClock(), random: random)
+        return try Site.open(directory: directory, hostKeyPath: hostKeyPath, create: create, clock: SystemClock(), random: random)
     }
 }
 

@@ -4,7 +4,6 @@ import Logging
 import NomadCrypto
 import NomadEngine
 import NomadServer
-import NomadStore
 import NomadTransport
 import ServiceLifecycle
 

@@ -1,7 +1,6 @@
 import ArgumentParser
 import NomadEngine
 import NomadModel
-import NomadStore
 
 struct StateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

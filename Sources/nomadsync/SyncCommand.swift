@@ -4,24 +4,27 @@ import NomadCrypto
 import NomadEngine
 import NomadModel
 import NomadServer
-import NomadStore
 import NomadTransport
 
 /// By-hand delivery and catch-up against another clone, for admins (and for checking what a
-/// running node answers): the same signed requests the delivery worker sends.
+/// running node answers): the same planner decisions and signed requests as the delivery worker.
 struct SyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sync", abstract: "Push to or pull from another clone now, over signed HTTP.",
         subcommands: [Push.self, Pull.self])
 
-    static func location(_ site: Site, nick: String, url: String) throws -> (ChannelRecord, Location, RequestSigner) {
+    /// The channel, the live location at `url` (main URL or a fallback), and the planner.
+    static func target(_ site: Site, nick: String, url: String) throws -> (HostedChannel, Location, DeliveryPlanner) {
         let channel = try site.channel(nickname: nick)
         let base = try Names.normaliseSiteURL(url)
         guard let location = try site.liveLocations(of: channel).first(where: { $0.url == base || $0.fallbacks.contains(base) }) else {
             throw CLIError("\(base) is not a live location of '\(nick)'")
         }
-        let me = try site.identity()
-        return (channel, location, RequestSigner(keys: try site.channelKeys(channel), idURL: "\(me.url)/channel/\(nick)", random: site.random))
+        return (channel, location, DeliveryPlanner(site: site, policy: NodeConfiguration().deliveryPolicy))
+    }
+
+    static func client(_ site: Site) -> SyncClient {
+        SyncClient(transport: URLSessionTransport(), random: site.random, maxDepth: site.limits.maxJSONDepth)
     }
 
     struct Push: AsyncParsableCommand {
@@ -33,18 +36,19 @@ struct SyncCommand: AsyncParsableCommand {
 
         func run() async throws {
             let site = try options.site()
-            let (channel, location, signer) = try SyncCommand.location(site, nick: nick, url: to)
-            let packet = try site.nextPacket(channel: nick, to: location)
-            let request = try signer.post(url: "\(location.url)/zot", body: Array(try WireJSON.encode(packet.envelope).utf8),
-                                          now: site.clock.nowMilliseconds())
-            let response = try await URLSessionTransport().send(request)
-            print(String(decoding: response.body, as: UTF8.self))
-            if (200..<300).contains(response.status),
-               let answer = try? WireJSON.decode(DeliveryAnswer.self, from: response.body, what: "answer"), answer.success {
-                try site.acknowledged(channel: channel, siteID: location.siteID, positions: packet.positions)
-                Output.message("acknowledged: \(packet.entryCount) entries left the outbox")
-            } else {
-                throw CLIError("\(location.url) answered \(response.status); the outbox is unchanged")
+            let clock = site.clock
+            let (channel, location, planner) = try SyncCommand.target(site, nick: nick, url: to)
+            let action = try planner.send(channel: channel, to: location)
+            let answer = await SyncCommand.client(site).post(action.body, to: action.urls, keys: try site.channelKeys(channel),
+                                                             keyURL: action.keyURL, now: { clock.nowMilliseconds() })
+            if case .answered(let body) = answer { print(try WireJSON.encode(body)) }
+            switch try planner.record(answer, of: action) {
+            case .acked(let entries, let more, _):
+                Output.message("acknowledged: \(entries) entries left the outbox\(more ? "; more remain" : "")")
+            case .healed(let report, let reason):
+                throw CLIError("\(reason)\nthis site took back its entries and a new writer: \(report)")
+            case .failed(let reason, _, _, let introduced):
+                throw CLIError("\(reason)\nthe outbox is unchanged\(introduced ? "; this site's location entry is queued for that clone again" : "")")
             }
         }
     }
@@ -62,18 +66,25 @@ struct SyncCommand: AsyncParsableCommand {
 
         func run() async throws {
             let site = try options.site()
-            let (channel, location, signer) = try SyncCommand.location(site, nick: nick, url: from)
-            let originID = try OriginID(validating: origin)
-            let url = "\(location.url)/sync/\(channel.portableID.text)/entries?origin=\(originID.text)&after=\(after)&limit=\(limit)"
-            let response = try await URLSessionTransport().send(try signer.get(url: url, now: site.clock.nowMilliseconds()))
-            guard response.status == 200 else {
-                throw CLIError("\(location.url) answered \(response.status): \(String(decoding: response.body.prefix(300), as: UTF8.self))")
+            let clock = site.clock
+            let (channel, location, planner) = try SyncCommand.target(site, nick: nick, url: from)
+            let action = try planner.pull(channel: channel, from: location, origin: try OriginID(validating: origin), after: after, limit: limit)
+            let answer = await SyncCommand.client(site).pull(
+                channel: channel.portableID, origin: action.origin, after: action.after, limit: action.limit, from: action.urls,
+                keys: try site.channelKeys(channel), keyURL: action.keyURL, now: { clock.nowMilliseconds() })
+            if raw {
+                switch answer {
+                case .answered(let page): return print(try WireJSON.encode(page))
+                case .refused(let refusal): throw CLIError("\(refusal)")
+                case .unreachable(let reason): throw CLIError(reason)
+                }
             }
-            if raw { return print(String(decoding: response.body, as: UTF8.self)) }
-            let answer = try WireJSON.decode(SealedPage.self, from: response.body, what: "sync page")
-            let page = try site.openPage(answer, channel: channel, server: location, origin: originID, after: after)
-            let report = try site.applyPage(page, channel: channel)
-            Output.message("\(page.entries.count) entries fetched: \(report.summary)\(page.more ? "; more remain" : "")")
+            switch try planner.record(answer, of: action).event {
+            case .applied(let report, let pulled):
+                Output.message("\(pulled) entries fetched: \(report.summary)")
+            case .failed(_, let reason, _, _):
+                throw CLIError("pull failed: \(reason)")
+            }
         }
     }
 }

@@ -75,7 +75,7 @@ import Testing
         var engine = ReplayEngine()
         engine.maxHeldPerOrigin = 2
         #expect {
-            try b.site.store.write { tx in try engine.apply(Array(entries.suffix(3)), to: channel, in: tx, now: TestSite.start + 10_000) }
+            try b.site.store.write { tx in try engine.apply(Array(entries.suffix(3)), to: channel.record, in: tx, now: TestSite.start + 10_000) }
         } throws: { error in
             guard case EngineError.tooManyHeld(_, let limit, let from) = error else { return false }
             return limit == 2 && from == entries[0].seq

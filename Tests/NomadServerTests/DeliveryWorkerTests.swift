@@ -156,11 +156,12 @@ struct DeliveryFixture {
         let channel = try f.a.site.channel(nickname: "alice")
         var location = try f.a.site.liveLocations(of: channel).first { $0.url == f.b.url }!
         location.fallbacks = ["http://127.0.0.1:3", "http://127.0.0.1:4"]
-        let target = DeliveryTarget(location: location, peer: PeerRecord(siteID: location.siteID), queued: 1)
-        #expect(target.urls == ["http://127.0.0.1:2", "http://127.0.0.1:3", "http://127.0.0.1:4"])
-        try f.change(1)
+        let action = try f.worker.planner.send(channel: channel, to: location)
+        #expect(action.urls == ["http://127.0.0.1:2", "http://127.0.0.1:3", "http://127.0.0.1:4"])
         f.transport.answer(.unreachable)
-        _ = await f.worker.post(Array("{}".utf8), channel: channel, urls: target.urls)
+        let answer = await f.worker.client.post(action.body, to: action.urls, keys: try f.a.site.channelKeys(channel),
+                                                keyURL: action.keyURL, now: { 0 })
+        guard case .unreachable = answer else { Issue.record("expected no answer, got \(answer)"); return }
         #expect(f.transport.requests.map(\.url) == ["http://127.0.0.1:2/zot", "http://127.0.0.1:3/zot", "http://127.0.0.1:4/zot"])
     }
 

@@ -1,0 +1,170 @@
+import NomadCrypto
+import NomadModel
+
+/// Decides what delivery does and what each answer means (DESIGN §5, docs/PROTOCOL.md §7):
+/// which location gets a packet or a heartbeat and when, which origin to pull from which clone,
+/// and, for every answer, what changes in the outbox, the backoff and the writer. It does no
+/// network I/O: the delivery worker, `nomadsync sync` and the simulator carry out its actions
+/// (the first two through `SyncClient`) and hand the answers back.
+///
+/// ```swift
+/// let planner = DeliveryPlanner(site: site)
+/// for send in try planner.plan(channel: channel).sends {
+///     let answer = await client.post(send.body, to: send.urls, keys: keys, keyURL: send.keyURL, now: now)
+///     _ = try planner.record(answer, of: send)
+/// }
+/// ```
+public struct DeliveryPlanner: Sendable {
+    public let site: Site
+    public var policy: DeliveryPolicy
+
+    public init(site: Site, policy: DeliveryPolicy = DeliveryPolicy()) {
+        self.site = site
+        self.policy = policy
+    }
+
+    // MARK: Planning
+
+    /// What is due now for one channel. A location's turn comes when its backoff is over and it
+    /// has queued entries, or nothing reached it for a heartbeat interval (the time of the last
+    /// acknowledged packet is in the store, so a restart does not reset it).
+    public func plan(channel: HostedChannel) throws -> DeliveryPlan {
+        let keyURL = try self.keyURL(channel)
+        let (sends, wakeAt) = try sends(channel: channel, keyURL: keyURL)
+        return DeliveryPlan(sends: sends, pulls: try pulls(channel: channel, keyURL: keyURL), wakeAt: wakeAt)
+    }
+
+    /// The sends of `plan(channel:)` alone.
+    public func sends(channel: HostedChannel) throws -> [SendAction] { try sends(channel: channel, keyURL: try keyURL(channel)).sends }
+
+    /// The pulls of `plan(channel:)` alone.
+    public func pulls(channel: HostedChannel) throws -> [PullAction] { try pulls(channel: channel, keyURL: try keyURL(channel)) }
+
+    func sends(channel: HostedChannel, keyURL: String) throws -> (sends: [SendAction], wakeAt: UInt64?) {
+        let now = site.clock.nowMilliseconds()
+        var sends: [SendAction] = []
+        var wakeAt: UInt64?
+        for target in try site.deliveryTargets(channel: channel) {
+            let heartbeatAt = (target.peer.lastDelivered ?? 0).addingSaturating(policy.heartbeatMilliseconds)
+            let dueAt = max(target.peer.nextAttempt, target.queued > 0 ? 0 : heartbeatAt)
+            if dueAt > now {
+                wakeAt = min(wakeAt ?? dueAt, dueAt)
+                continue
+            }
+            sends.append(try send(channel: channel, to: target.location, keyURL: keyURL))
+        }
+        return (sends, wakeAt)
+    }
+
+    /// The next packet for `location` now, whatever its backoff: the oldest queued entries, or a
+    /// heartbeat when nothing is queued (what `nomadsync sync push` sends).
+    public func send(channel: HostedChannel, to location: Location) throws -> SendAction {
+        try send(channel: channel, to: location, keyURL: try keyURL(channel))
+    }
+
+    func send(channel: HostedChannel, to location: Location, keyURL: String) throws -> SendAction {
+        let packet = try site.nextPacket(channel: channel.nickname, to: location, maxEntries: policy.packetEntries,
+                                         maxBytes: policy.packetBytes)
+        return SendAction(channel: channel, location: location, packet: packet, body: Array(try WireJSON.encode(packet.envelope).utf8),
+                          keyURL: keyURL)
+    }
+
+    /// One pull per origin this site lacks entries of (DESIGN §5 catch-up): from the clone that
+    /// reported them first (online before offline), then any other live clone.
+    func pulls(channel: HostedChannel, keyURL: String) throws -> [PullAction] {
+        try site.catchUpNeeds(channel: channel.nickname).compactMap { need in
+            guard let first = need.sources.first else { return nil }
+            return PullAction(channel: channel, source: first, origin: need.origin, after: need.after, through: need.through,
+                              limit: policy.packetEntries, keyURL: keyURL, fallbacks: Array(need.sources.dropFirst()))
+        }
+    }
+
+    /// One page of `origin`'s entries from `source`, by hand (`nomadsync sync pull`).
+    public func pull(channel: HostedChannel, from source: Location, origin: OriginID, after: UInt64, limit: Int) throws -> PullAction {
+        PullAction(channel: channel, source: source, origin: origin, after: after, through: VersionVector.maxSeq,
+                   limit: max(1, min(limit, site.limits.maxEntriesPerPacket)), keyURL: try keyURL(channel), fallbacks: [])
+    }
+
+    /// The channel's URL at this site, whose key id signs its requests.
+    public func keyURL(_ channel: HostedChannel) throws -> String { "\(try site.identity().url)/channel/\(channel.nickname)" }
+
+    // MARK: Outcomes
+
+    /// Records what a location answered a packet:
+    /// - acknowledged → the entries leave the outbox, the location is online;
+    /// - `409 fork` naming one of this site's writers → the writer heals (docs/PROTOCOL.md §3.2);
+    /// - `403 unknown-location` → our `location` entry is queued for that clone again, and retried;
+    /// - any other refusal, or no answer → retried after the backoff (no answer: offline).
+    public func record(_ answer: PeerAnswer<DeliveryAnswer>, of action: SendAction) throws -> SendEvent {
+        let siteID = action.location.siteID
+        switch answer {
+        case .answered:
+            let (wasOffline, remaining) = try site.acknowledged(channel: action.channel, siteID: siteID, positions: action.packet.positions)
+            return .acked(entries: action.packet.entryCount, more: remaining > 0 && !action.isHeartbeat, wasOffline: wasOffline)
+        case .refused(let refusal):
+            if let fork = refusal.fork,
+               let healed = try site.forkAnswered(nickname: action.channel.nickname, origin: fork.origin, seq: fork.seq) {
+                return .healed(healed, because: refusal.description)
+            }
+            if refusal.unknownLocation { try site.introduce(nickname: action.channel.nickname, to: siteID) }
+            let retryAt = try site.deliveryFailed(channel: action.channel, siteID: siteID, reason: refusal.description,
+                                                  unreachable: false, backoff: policy.backoff)
+            return .failed(reason: refusal.description, unreachable: false, retryAt: retryAt, introduced: refusal.unknownLocation)
+        case .unreachable(let reason):
+            let retryAt = try site.deliveryFailed(channel: action.channel, siteID: siteID, reason: reason, unreachable: true,
+                                                  backoff: policy.backoff)
+            return .failed(reason: reason, unreachable: true, retryAt: retryAt, introduced: false)
+        }
+    }
+
+    /// Records what a clone answered a pull: a page that opens (signed by the channel key,
+    /// sealed to this site, bound to this request) is replayed with the clone's report in one
+    /// transaction; anything else makes that clone back off and the pull move to the next one.
+    public func record(_ answer: PeerAnswer<SealedPage>, of action: PullAction) throws -> PullStep {
+        switch answer {
+        case .unreachable(let reason):
+            return try pullFailed(action, reason: reason, unreachable: true)
+        case .refused(let refusal):
+            return try pullFailed(action, reason: refusal.description, unreachable: false)
+        case .answered(let sealed):
+            let page: SyncPage
+            let report: ReplayReport
+            do {
+                page = try site.openPage(sealed, channel: action.channel, server: action.source, origin: action.origin, after: action.after)
+                guard !page.entries.isEmpty else {
+                    return try pullFailed(action, reason: "it has no entries of \(action.origin.text) after seq \(action.after)",
+                                          unreachable: false)
+                }
+                report = try site.applyPage(page, channel: action.channel)
+            } catch {
+                return try pullFailed(action, reason: "\(error)", unreachable: false)
+            }
+            var next: PullAction?
+            if let last = page.entries.last, page.more, last.seq < action.through {
+                next = action
+                next?.after = last.seq
+            }
+            return PullStep(event: .applied(report, pulled: page.entries.count), next: next)
+        }
+    }
+
+    private func pullFailed(_ action: PullAction, reason: String, unreachable: Bool) throws -> PullStep {
+        let retryAt = try site.deliveryFailed(channel: action.channel, siteID: action.source.siteID, reason: "pull: \(reason)",
+                                              unreachable: unreachable, backoff: policy.backoff)
+        return PullStep(event: .failed(source: action.source, reason: reason, unreachable: unreachable, retryAt: retryAt),
+                        next: action.skipping([action.source.siteID]))
+    }
+}
+
+extension PullAction {
+    /// The same pull from the first source not in `failed` (the current one included), or nil
+    /// when every source failed.
+    public func skipping(_ failed: Set<SiteID>) -> PullAction? {
+        let candidates = ([source] + fallbacks).filter { !failed.contains($0.siteID) }
+        guard let first = candidates.first else { return nil }
+        var next = self
+        next.source = first
+        next.fallbacks = Array(candidates.dropFirst())
+        return next
+    }
+}

@@ -1,0 +1,172 @@
+import Foundation
+import NomadCrypto
+import NomadModel
+import Testing
+@testable import NomadEngine
+
+/// The planner's decisions, driven by hand: no network, the answers are made up.
+@Suite struct DeliveryPlannerTests {
+    static let policy = DeliveryPolicy(heartbeatMilliseconds: 30_000)
+
+    /// a and b clone alice and know each other; nothing is queued.
+    static func pair() throws -> (TestSite, TestSite, DeliveryPlanner) {
+        let (a, b) = try TestSite.clonedPair()
+        _ = try a.site.replay(nickname: "alice", try b.site.log(nickname: "alice"))
+        let planner = DeliveryPlanner(site: a.site, policy: policy)
+        for send in try planner.sends(channel: try a.site.channel(nickname: "alice")) {
+            _ = try planner.record(.answered(DeliveryAnswer(deliveryReport: [])), of: send)
+        }
+        return (a, b, planner)
+    }
+
+    static func channel(_ site: TestSite) throws -> HostedChannel { try site.site.channel(nickname: "alice") }
+
+    static func refusal(_ status: Int, code: String? = nil, origin: String? = nil, seq: UInt64? = nil) -> PeerAnswer<DeliveryAnswer> {
+        .refused(PeerRefusal(url: "https://b.example", status: status, body: ErrorBody(message: "no", code: code, origin: origin, seq: seq)))
+    }
+
+    @Test func aNewLocationGetsAHeartbeatAtOnce() throws {
+        let (a, b) = try TestSite.clonedPair(); defer { a.remove(); b.remove() }
+        _ = try a.site.replay(nickname: "alice", try b.site.log(nickname: "alice"))
+        let sends = try DeliveryPlanner(site: a.site, policy: Self.policy).sends(channel: try Self.channel(a))
+        #expect(sends.count == 1)
+        #expect(sends.first?.isHeartbeat == true)
+    }
+
+    @Test func afterAnAckNothingIsDueUntilTheHeartbeatInterval() throws {
+        let (a, b, planner) = try Self.pair(); defer { a.remove(); b.remove() }
+        let plan = try planner.plan(channel: try Self.channel(a))
+        #expect(plan.sends.isEmpty)
+        #expect(plan.wakeAt == a.clock.nowMilliseconds() + 30_000)
+        a.clock.advance(by: 30_000)
+        #expect(try planner.sends(channel: try Self.channel(a)).map(\.isHeartbeat) == [true])
+    }
+
+    @Test func queuedEntriesAreDueAtOnceAndAnAckEmptiesTheQueue() throws {
+        let (a, b, planner) = try Self.pair(); defer { a.remove(); b.remove() }
+        _ = try a.put("alice", "k", "{}")
+        let sends = try planner.sends(channel: try Self.channel(a))
+        #expect(sends.map(\.packet.entryCount) == [1])
+        guard case .acked(1, false, false) = try planner.record(.answered(DeliveryAnswer(deliveryReport: [])), of: sends[0]) else {
+            Issue.record("expected an ack of one entry with nothing left")
+            return
+        }
+        #expect(try planner.sends(channel: try Self.channel(a)).isEmpty)
+    }
+
+    @Test func heartbeatTimesSurviveARestart() throws {
+        let (a, b, _) = try Self.pair(); defer { a.remove(); b.remove() }
+        let reopened = try TestSite(restoring: a.directory, seed: 9, clock: a.clock)
+        #expect(try DeliveryPlanner(site: reopened.site, policy: Self.policy).sends(channel: try Self.channel(reopened)).isEmpty)
+    }
+
+    @Test func noAnswerMakesTheLocationOfflineUntilItsBackoffEnds() throws {
+        let (a, b, planner) = try Self.pair(); defer { a.remove(); b.remove() }
+        _ = try a.put("alice", "k", "{}")
+        let send = try #require(try planner.sends(channel: try Self.channel(a)).first)
+        guard case .failed(_, true, let retryAt, false) = try planner.record(.unreachable("connection refused"), of: send) else {
+            Issue.record("expected an unreachable failure")
+            return
+        }
+        #expect(retryAt > a.clock.nowMilliseconds())
+        #expect(try planner.plan(channel: try Self.channel(a)).wakeAt == retryAt)
+        #expect(try a.site.syncStatus(nickname: "alice").locations.first { !$0.isSelf }?.state == .offline)
+        a.clock.set(retryAt)
+        #expect(try planner.sends(channel: try Self.channel(a)).map(\.packet.entryCount) == [1])
+    }
+
+    @Test func aRefusalKeepsTheEntriesQueued() throws {
+        let (a, b, planner) = try Self.pair(); defer { a.remove(); b.remove() }
+        _ = try a.put("alice", "k", "{}")
+        let send = try #require(try planner.sends(channel: try Self.channel(a)).first)
+        guard case .failed(_, false, _, false) = try planner.record(Self.refusal(422), of: send) else {
+            Issue.record("expected a refusal")
+            return
+        }
+        #expect(try a.site.syncStatus(nickname: "alice").outbox == 1)
+    }
+
+    @Test func anUnknownLocationAnswerQueuesOurLocationForThatClone() throws {
+        let (a, b, planner) = try Self.pair(); defer { a.remove(); b.remove() }
+        let send = try planner.send(channel: try Self.channel(a), to: try b.location("alice"))
+        guard case .failed(_, false, _, true) = try planner.record(Self.refusal(403, code: "unknown-location"), of: send) else {
+            Issue.record("expected an introduction")
+            return
+        }
+        let queued = try a.site.nextPacket(channel: "alice", to: try b.location("alice"))
+        #expect(queued.entryCount == 1)
+    }
+
+    @Test func aForkAnswerNamingOurWriterTakesANewWriter() throws {
+        let (a, b, planner) = try Self.pair(); defer { a.remove(); b.remove() }
+        let entry = try a.put("alice", "k", "{}")
+        let send = try #require(try planner.sends(channel: try Self.channel(a)).first)
+        let event = try planner.record(Self.refusal(409, code: "fork", origin: entry.origin.text, seq: entry.seq), of: send)
+        guard case .healed(let report, _) = event else {
+            Issue.record("expected a heal, got \(event)")
+            return
+        }
+        #expect(report.oldWriter == entry.origin)
+        #expect(try Self.channel(a).writer == report.newWriter)
+    }
+
+    @Test func aForkAnswerNamingAnotherWriterIsOnlyARefusal() throws {
+        let (a, b, planner) = try Self.pair(); defer { a.remove(); b.remove() }
+        let send = try planner.send(channel: try Self.channel(a), to: try b.location("alice"))
+        let other = try Self.channel(b).writer
+        guard case .failed = try planner.record(Self.refusal(409, code: "fork", origin: other.text, seq: 1), of: send) else {
+            Issue.record("expected a plain refusal")
+            return
+        }
+        #expect(try Self.channel(a).writer != other)
+    }
+
+    // MARK: Pulls
+
+    @Test func aPulledPageIsAppliedAndTheNextPageFollows() throws {
+        let (a, b, planner) = try Self.pair(); defer { a.remove(); b.remove() }
+        for i in 0..<3 { _ = try b.put("alice", "k\(i)", "{}") }
+        let writer = try Self.channel(b).writer
+        let after = try a.site.status(nickname: "alice").vector[writer]
+        let pull = try planner.pull(channel: try Self.channel(a), from: try b.location("alice"), origin: writer, after: after, limit: 2)
+        let page = try b.site.servePage(channel: try Self.channel(b), to: try a.location("alice"), origin: writer, after: after, limit: 2)
+        let step = try planner.record(.answered(page), of: pull)
+        guard case .applied(let report, 2) = step.event else {
+            Issue.record("expected two entries applied, got \(step.event)")
+            return
+        }
+        #expect(report.applied == 2)
+        #expect(step.next?.after == after + 2)
+    }
+
+    @Test func aFailedPullMovesToTheNextClone() throws {
+        let (a, b, planner) = try Self.pair(); defer { a.remove(); b.remove() }
+        let c = try TestSite(url: "https://c.example", seed: 3); defer { c.remove() }
+        try a.clone("alice", to: c)
+        _ = try a.site.replay(nickname: "alice", try c.site.log(nickname: "alice"))
+        var pull = try planner.pull(channel: try Self.channel(a), from: try b.location("alice"), origin: try Self.channel(b).writer,
+                                    after: 0, limit: 10)
+        pull.fallbacks = [try c.location("alice")]
+        let step = try planner.record(.unreachable("timeout"), of: pull)
+        guard case .failed(let source, _, true, _) = step.event else {
+            Issue.record("expected an unreachable source")
+            return
+        }
+        #expect(source.siteID == (try b.location("alice")).siteID)
+        #expect(step.next?.source.siteID == (try c.location("alice")).siteID)
+        #expect(step.next?.fallbacks.isEmpty == true)
+    }
+
+    @Test func anEmptyPageWhereEntriesWereReportedIsAFailure() throws {
+        let (a, b, planner) = try Self.pair(); defer { a.remove(); b.remove() }
+        let writer = try Self.channel(b).writer
+        let held = try b.site.status(nickname: "alice").vector[writer]
+        let pull = try planner.pull(channel: try Self.channel(a), from: try b.location("alice"), origin: writer, after: held, limit: 10)
+        let page = try b.site.servePage(channel: try Self.channel(b), to: try a.location("alice"), origin: writer, after: held, limit: 10)
+        guard case .failed(_, let reason, false, _) = try planner.record(.answered(page), of: pull).event else {
+            Issue.record("expected a refusal")
+            return
+        }
+        #expect(reason.contains("no entries"))
+    }
+}
