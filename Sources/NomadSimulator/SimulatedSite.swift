@@ -150,7 +150,7 @@ enum WinnerModel {
             }
             digest.add(StateDigest.term(channel: record.portableID, entity: row.entity, key: row.key, entryID: row.entryID))
         }
-        let status = try site.status(nickname: channel)
+        let status = try site.channelStatus(nickname: channel)
         return digest.hex == status.digest ? nil : "the digest is not the sum over the winners"
     }
 

@@ -58,7 +58,7 @@ struct ChannelCommand: ParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
-            let status = try options.site().status(nickname: nick)
+            let status = try options.site().channelStatus(nickname: nick)
             if json {
                 try Output.json(status)
             } else {

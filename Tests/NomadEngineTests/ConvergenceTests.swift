@@ -84,10 +84,10 @@ import Testing
 
         let reference = replicas[0]
         for r in replicas {
-            let status = try r.site.status(nickname: "c")
+            let status = try r.site.channelStatus(nickname: "c")
             #expect(status.held == 0 && status.missing.isEmpty && status.diverged == nil)
             #expect(status.digest == (try reference.digest("c")))
-            #expect(status.vector == (try reference.site.status(nickname: "c").vector))
+            #expect(status.vector == (try reference.site.channelStatus(nickname: "c").vector))
             #expect(try r.stateSnapshot("c") == reference.stateSnapshot("c"))
             #expect(status.digest == (try r.recomputedDigest("c")))
         }

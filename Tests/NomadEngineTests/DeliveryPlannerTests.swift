@@ -127,7 +127,7 @@ import Testing
         let (a, b, planner) = try Self.pair(); defer { a.remove(); b.remove() }
         for i in 0..<3 { _ = try b.put("alice", "k\(i)", "{}") }
         let writer = try Self.channel(b).writer
-        let after = try a.site.status(nickname: "alice").vector[writer]
+        let after = try a.site.channelStatus(nickname: "alice").vector[writer]
         let pull = try planner.pull(channel: try Self.channel(a), from: try b.location("alice"), origin: writer, after: after, limit: 2)
         let page = try b.site.servePage(channel: try Self.channel(b), to: try a.location("alice"), origin: writer, after: after, limit: 2)
         let step = try planner.record(.answered(page), of: pull)
@@ -160,7 +160,7 @@ import Testing
     @Test func anEmptyPageWhereEntriesWereReportedIsAFailure() throws {
         let (a, b, planner) = try Self.pair(); defer { a.remove(); b.remove() }
         let writer = try Self.channel(b).writer
-        let held = try b.site.status(nickname: "alice").vector[writer]
+        let held = try b.site.channelStatus(nickname: "alice").vector[writer]
         let pull = try planner.pull(channel: try Self.channel(a), from: try b.location("alice"), origin: writer, after: held, limit: 10)
         let page = try b.site.servePage(channel: try Self.channel(b), to: try a.location("alice"), origin: writer, after: held, limit: 10)
         guard case .failed(_, let reason, false, _) = try planner.record(.answered(page), of: pull).event else {

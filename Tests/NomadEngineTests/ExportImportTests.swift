@@ -15,7 +15,7 @@ import Testing
         #expect(report.channel.portableID == channel.portableID)
         #expect(report.channel.writer != channel.writer)
         #expect(report.replay.applied == 52)
-        let status = try b.site.status(nickname: "alice")
+        let status = try b.site.channelStatus(nickname: "alice")
         #expect(status.entries == 53)
         #expect(Set(status.locations.map(\.url)) == ["https://a.example", "https://b.example"])
         #expect(status.locations.first { $0.url == "https://b.example" }?.primary == false)
@@ -52,9 +52,9 @@ import Testing
         _ = try a.site.createChannel(nickname: "alice")
         let file = try a.site.exportChannel(nickname: "alice", passphrase: TestSite.passphrase, strength: .interactive)
         _ = try b.site.importChannel(file, passphrase: TestSite.passphrase)
-        let before = try b.site.status(nickname: "alice")
+        let before = try b.site.channelStatus(nickname: "alice")
         #expect(throws: EngineError.self) { try b.site.importChannel(file, passphrase: TestSite.passphrase) }
-        #expect(try b.site.status(nickname: "alice") == before)
+        #expect(try b.site.channelStatus(nickname: "alice") == before)
     }
 }
 

@@ -80,7 +80,7 @@ import Testing
             guard case EngineError.tooManyHeld(_, let limit, let from) = error else { return false }
             return limit == 2 && from == entries[0].seq
         }
-        #expect(try b.site.status(nickname: "alice").held == 0)
+        #expect(try b.site.channelStatus(nickname: "alice").held == 0)
     }
 
     @Test func aLocationWithACopiedURLSigAndAnotherSitekeyIsRefused() throws {
@@ -88,7 +88,7 @@ import Testing
         var forged = try b.location("alice")
         forged.sitekey = Base64URL.encode(SigningKeyPair.generate(using: SeededRandom(seed: 666)).publicKey)
         let writer = try a.site.channel(nickname: "alice").writer
-        let seq = try a.site.status(nickname: "alice").vector[writer] + 1
+        let seq = try a.site.channelStatus(nickname: "alice").vector[writer] + 1
         let entry = ChangeEntry(origin: writer, seq: seq, hlc: HybridTimestamp(milliseconds: TestSite.start + 5, counter: 0),
                                 entity: "location", key: forged.siteID.text, op: .put, body: try WireJSON.encodeCanonical(forged))
         let digest = try b.digest("alice")

@@ -13,7 +13,7 @@ import Testing
         #expect(e1.origin == channel.writer && e2.origin == channel.writer)
         #expect(e2.seq == e1.seq + 1)
         #expect(e2.hlc > e1.hlc)
-        #expect(try a.site.status(nickname: "alice").vector[channel.writer] == e2.seq)
+        #expect(try a.site.channelStatus(nickname: "alice").vector[channel.writer] == e2.seq)
     }
 
     @Test func replayingTheSameEntriesTwiceChangesNothing() throws {
@@ -35,7 +35,7 @@ import Testing
         #expect(held.missing == [MissingRange(origin: e[0].origin, from: e[0].seq, through: e[1].seq)])
         let filled = try b.site.replay(nickname: "alice", [e[1], e[0]])
         #expect(filled.applied == 4 && filled.held == 0 && filled.missing.isEmpty)
-        #expect(try b.site.status(nickname: "alice").held == 0)
+        #expect(try b.site.channelStatus(nickname: "alice").held == 0)
         _ = try a.site.replay(nickname: "alice", try b.site.log(nickname: "alice"))
         #expect(try b.digest("alice") == a.digest("alice"))
     }
@@ -46,14 +46,14 @@ import Testing
         let victim = try a.put("alice", "k2", "{\"v\":2}")
         let tampered = ChangeEntry(id: victim.id, origin: victim.origin, seq: victim.seq, hlc: victim.hlc,
                                    entity: victim.entity, key: victim.key, op: victim.op, body: "{\"v\":666}")
-        let before = try b.site.status(nickname: "alice")
+        let before = try b.site.channelStatus(nickname: "alice")
         #expect {
             try b.site.replay(nickname: "alice", [good, tampered])
         } throws: { error in
             guard case EngineError.invalidEntry(let index, let id, _) = error else { return false }
             return index == 1 && id == victim.id
         }
-        let after = try b.site.status(nickname: "alice")
+        let after = try b.site.channelStatus(nickname: "alice")
         #expect(after.digest == before.digest && after.entries == before.entries && after.vector == before.vector)
     }
 
@@ -61,7 +61,7 @@ import Testing
         let (a, b) = try TestSite.clonedPair(); defer { a.remove(); b.remove() }
         let original = try a.put("alice", "k1", "{\"v\":1}")
         _ = try b.site.replay(nickname: "alice", [original])
-        let before = try b.site.status(nickname: "alice")
+        let before = try b.site.channelStatus(nickname: "alice")
         let rewritten = ChangeEntry(origin: original.origin, seq: original.seq, hlc: original.hlc,
                                     entity: "item", key: "k1", op: .put, body: "{\"v\":2}")
         #expect {
@@ -70,7 +70,7 @@ import Testing
             guard case EngineError.fork(_, let seq, let held, let offered) = error else { return false }
             return seq == original.seq && held == original.id && offered == rewritten.id
         }
-        let after = try b.site.status(nickname: "alice")
+        let after = try b.site.channelStatus(nickname: "alice")
         #expect(after.digest == before.digest && after.entries == before.entries)
         #expect(after.diverged == nil, "a refused packet raised the diverged alarm")
     }
@@ -136,14 +136,14 @@ import Testing
     @Test func aBadLocalChangeWritesNothing() throws {
         let a = try TestSite(); defer { a.remove() }
         _ = try a.site.createChannel(nickname: "alice")
-        let before = try a.site.status(nickname: "alice")
+        let before = try a.site.channelStatus(nickname: "alice")
         #expect(throws: EngineError.self) {
             try a.site.append(nickname: "alice", [
                 Change(entity: "item", key: "ok", op: .put, body: "{}"),
                 Change(entity: "item", key: "bad", op: .put, body: "{oops"),
             ])
         }
-        #expect(try a.site.status(nickname: "alice") == before)
+        #expect(try a.site.channelStatus(nickname: "alice") == before)
     }
 
     @Test func aBatchOverTheLimitIsRefused() throws {

@@ -57,7 +57,7 @@ struct TestSite {
         return try site.append(nickname: nick, [Change(entity: entity, key: key, op: .delete, body: "")])[0]
     }
 
-    func digest(_ nick: String) throws -> String { try site.status(nickname: nick).digest }
+    func digest(_ nick: String) throws -> String { try site.channelStatus(nickname: nick).digest }
 
     func stateSnapshot(_ nick: String) throws -> [String] {
         try site.state(nickname: nick, includeDeleted: true).map { "\($0.entity)|\($0.key)|\($0.op.rawValue)|\($0.body)|\($0.entryID)" }

@@ -40,11 +40,11 @@ import Testing
         _ = try restored.site.replay(nickname: "alice", try a.site.log(nickname: "alice", origin: healed.oldWriter, after: healed.keptThrough))
 
         #expect(try a.digest("alice") == restored.digest("alice"))
-        #expect(try restored.site.status(nickname: "alice").vector == a.site.status(nickname: "alice").vector)
+        #expect(try restored.site.channelStatus(nickname: "alice").vector == a.site.channelStatus(nickname: "alice").vector)
         let keys = try restored.site.state(nickname: "alice", entity: "item").map(\.key)
         #expect(keys.contains("x1") && keys.contains("x2"), "a write was lost: \(keys)")
         #expect(try restored.digest("alice") == restored.recomputedDigest("alice"))
-        #expect(try a.site.status(nickname: "alice").diverged == nil && restored.site.status(nickname: "alice").diverged == nil)
+        #expect(try a.site.channelStatus(nickname: "alice").diverged == nil && restored.site.channelStatus(nickname: "alice").diverged == nil)
     }
 
     @Test func aRestoredSiteTakesANewWriterAsSoonAsAPeerReportsMoreOfItsOwn() throws {
@@ -64,7 +64,7 @@ import Testing
         defer { a.remove(); b.remove(); restored.remove() }
         let me = try a.site.identity().siteID
         try restored.site.heard(channel: try restored.site.channel(nickname: "alice"), from: me,
-                                vector: try a.site.status(nickname: "alice").vector, digest: nil)
+                                vector: try a.site.channelStatus(nickname: "alice").vector, digest: nil)
         let x2 = try restored.put("alice", "x2", #"{"v":2}"#)
         #expect(x2.origin != x1.origin)
         _ = try a.site.replay(nickname: "alice", try restored.site.log(nickname: "alice", origin: x2.origin))
@@ -91,7 +91,7 @@ import Testing
         let (a, b) = try TestSite.clonedPair(); defer { a.remove(); b.remove() }
         let channel = try b.site.channel(nickname: "alice")
         let from = try a.site.identity().siteID
-        let vector = try b.site.status(nickname: "alice").vector
+        let vector = try b.site.channelStatus(nickname: "alice").vector
         #expect(try b.site.heard(channel: channel, from: from, vector: vector, digest: String(repeating: "0", count: 64)) == .diverged)
         #expect(try b.site.syncStatus(nickname: "alice").diverged != nil)
         #expect(try b.site.heard(channel: channel, from: from, vector: vector, digest: try b.digest("alice")) == .cleared)

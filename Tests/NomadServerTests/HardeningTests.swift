@@ -122,7 +122,7 @@ struct HardeningTests {
         let pair = try await ServedPair.start()
         let channel = try pair.b.site.channel(nickname: "alice")
         try pair.b.site.heard(channel: channel, from: try pair.a.site.identity().siteID,
-                              vector: try pair.b.site.status(nickname: "alice").vector, digest: String(repeating: "0", count: 64))
+                              vector: try pair.b.site.channelStatus(nickname: "alice").vector, digest: String(repeating: "0", count: 64))
         let (code, body) = try await pair.send(OutboundRequest(method: "GET", url: "http://127.0.0.1:\(pair.port)/health"))
         #expect(code == 503 && body.contains("degraded") && body.contains("alice"))
         let (_, metrics) = try await pair.send(OutboundRequest(method: "GET", url: "http://127.0.0.1:\(pair.adminPort)/metrics"))

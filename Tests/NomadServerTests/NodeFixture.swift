@@ -54,7 +54,7 @@ struct LocalSite {
         }
     }
 
-    func digest() throws -> String { try site.status(nickname: "alice").digest }
+    func digest() throws -> String { try site.channelStatus(nickname: "alice").digest }
 }
 
 /// Channel `alice` created on a sender site A (never served) and cloned to B, which runs a real

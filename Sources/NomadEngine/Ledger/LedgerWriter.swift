@@ -4,7 +4,7 @@ import NomadStore
 /// The state-changing step shared by local appends and replay: put one entry whose turn has
 /// come (its seq is the next for its origin) into the log, the vector, the state and the digest.
 /// Lives for one transaction; `finish()` writes the digest back.
-struct ChannelLedger {
+struct LedgerWriter {
     let tx: StoreTransaction
     let channel: ChannelRecord
     private(set) var digest: StateDigest

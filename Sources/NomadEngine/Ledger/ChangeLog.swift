@@ -27,7 +27,7 @@ public struct ChangeLog: Sendable {
         if let held = try tx.pendingSeqs(channel: channel.rowID)[writer], !held.isEmpty {
             throw EngineError.staleWriter(origin: writer.text)
         }
-        var ledger = try ChannelLedger(tx: tx, channel: channel)
+        var ledger = try LedgerWriter(tx: tx, channel: channel)
         var clock = HybridClock(last: try tx.clock())
         var written: [ChangeEntry] = []
         for change in changes {

@@ -55,7 +55,7 @@ public struct ReplayEngine: Sendable {
         try checkOrigins(entries, channel: channel, in: tx)
         let known = try knownWriters(entries, channel: channel, in: tx)
 
-        var ledger = try ChannelLedger(tx: tx, channel: channel)
+        var ledger = try LedgerWriter(tx: tx, channel: channel)
         var heldTotal = try tx.pendingCount(channel: channel.rowID)
         var heldByOrigin = try tx.pendingCounts(channel: channel.rowID)
         var report = ReplayReport()
@@ -87,7 +87,7 @@ public struct ReplayEngine: Sendable {
                 heldTotal += 1
                 heldByOrigin[entry.origin] = forOrigin + 1
                 try tx.insertPending(channel: channel.rowID, entry)
-                try ChannelLedger.registerWriter(of: entry, channel: channel.rowID, in: tx)
+                try LedgerWriter.registerWriter(of: entry, channel: channel.rowID, in: tx)
                 heldNow.insert(entry.id)
                 continue
             }
@@ -107,7 +107,7 @@ public struct ReplayEngine: Sendable {
         try ledger.finish()
         try tx.setClock(clock.last)
         // A healed site's new location names the entries it took back: drop them here too.
-        let voided = report.appliedEntries.compactMap(ChannelLedger.voidedNamed(by:)).flatMap { $0 }
+        let voided = report.appliedEntries.compactMap(LedgerWriter.voidedNamed(by:)).flatMap { $0 }
         if !voided.isEmpty {
             try LedgerRepair.applyVoids(voided, channel: channel, in: tx)
             report.appliedEntries.removeAll { entry in voided.contains(entry.id) }
@@ -164,7 +164,7 @@ public struct ReplayEngine: Sendable {
     /// a location naming its origin arrives; it is refused when its turn to apply comes first.
     func knownWriters(_ entries: [ChangeEntry], channel: ChannelRecord, in tx: StoreTransaction) throws -> Set<OriginID> {
         var known = try tx.writers(channel: channel.rowID)
-        for entry in entries { if let writer = ChannelLedger.writerNamed(by: entry) { known.insert(writer) } }
+        for entry in entries { if let writer = LedgerWriter.writerNamed(by: entry) { known.insert(writer) } }
         return known
     }
 

@@ -1,0 +1,75 @@
+import NomadCrypto
+import NomadModel
+import NomadStore
+
+extension Site {
+    /// Creates a channel: guid, Ed25519 key pair, portable_id, this site's writer id; its first
+    /// entries are its profile and this site's `location` (primary).
+    public func createChannel(nickname: String, name: String? = nil) throws -> HostedChannel {
+        try Names.validateNickname(nickname)
+        let site = try identity()
+        let guid = ChannelGUID.generate(using: random)
+        let keys = SigningKeyPair.generate(using: random)
+        let record = ChannelRecord(
+            nickname: nickname, name: name ?? nickname, guid: guid,
+            portableID: PortableID(guid: guid, publicKey: keys.publicKey), publicKey: keys.publicKey,
+            seedSealed: try store.sealSecret(keys.seed, random: random), writer: OriginID.generate(using: random),
+            digest: StateDigest.zero.bytes, createdAt: clock.nowText())
+        let profile = try WireJSON.encodeCanonical(["nickname": nickname, "name": record.name])
+        let location = try localLocation(channel: record, keys: keys, site: site, primary: true)
+        return try store.write { tx in
+            if try tx.channel(nickname: nickname) != nil { throw EngineError.channelExists("'\(nickname)'") }
+            let stored = try tx.insertChannel(record)
+            _ = try ChangeLog(limits: limits).append([
+                Change(entity: "profile", key: "profile", op: .put, body: profile),
+                Change(entity: "location", key: site.siteID.text, op: .put, body: try WireJSON.encodeCanonical(location)),
+            ], to: stored, in: tx, now: clock.nowMilliseconds())
+            return HostedChannel(stored)
+        }
+    }
+
+    /// This site's `location` for a channel, signed with the channel key.
+    func localLocation(channel: ChannelRecord, keys: SigningKeyPair, site: SiteIdentity, primary: Bool,
+                       fallbacks: [String] = [], voided: [String]? = nil) throws -> Location {
+        let host = Names.host(of: site.url)
+        var location = Location(
+            host: host, address: "\(channel.nickname)@\(host)", idURL: "\(site.url)/channel/\(channel.nickname)",
+            primary: primary, url: site.url, urlSig: "", siteID: site.siteID, callback: "\(site.url)/zot",
+            sitekey: Base64URL.encode(site.signing.publicKey), sealkey: Base64URL.encode(site.seal.publicKey),
+            deleted: false, writer: channel.writer, fallbacks: fallbacks, voided: voided)
+        location.sign(with: keys)
+        return location
+    }
+
+    public func channel(nickname: String) throws -> HostedChannel { HostedChannel(try record(nickname: nickname)) }
+
+    /// The stored row of a channel, for the engine's own transactions.
+    func record(nickname: String) throws -> ChannelRecord {
+        guard let c = try store.read({ try $0.channel(nickname: nickname) }) else { throw EngineError.channelNotFound(nickname) }
+        return c
+    }
+
+    public func channels() throws -> [HostedChannel] { try store.read { try $0.channels() }.map(HostedChannel.init) }
+
+    /// The channel's signing keys, opened from the store.
+    public func channelKeys(_ channel: HostedChannel) throws -> SigningKeyPair { try channelKeys(channel.record) }
+
+    func channelKeys(_ channel: ChannelRecord) throws -> SigningKeyPair {
+        let keys = try SigningKeyPair(seed: try store.openSecret(channel.seedSealed, what: "channel key of '\(channel.nickname)'"))
+        guard keys.publicKey == channel.publicKey else { throw StoreError.secretUnreadable("channel key of '\(channel.nickname)'") }
+        return keys
+    }
+
+    /// The channel's live (not deleted) locations, this site's own included.
+    public func liveLocations(of channel: HostedChannel) throws -> [Location] {
+        try store.read { try Self.locations(channel: channel.record, in: $0) }.filter { !$0.deleted }
+    }
+
+    /// The channel's locations from its `location` state rows, live ones only.
+    static func locations(channel: ChannelRecord, in tx: StoreTransaction) throws -> [Location] {
+        try tx.stateRows(channel: channel.rowID, entity: "location").compactMap { row in
+            guard row.op == .put else { return nil }
+            return try? WireJSON.decode(Location.self, from: row.body, what: "location")
+        }
+    }
+}

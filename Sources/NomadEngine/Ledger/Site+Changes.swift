@@ -1,0 +1,49 @@
+import NomadCrypto
+import NomadModel
+import NomadStore
+
+extension Site {
+    /// Appends local changes in one transaction; all are validated before any is written.
+    @discardableResult
+    public func append(nickname: String, _ changes: [Change]) throws -> [ChangeEntry] {
+        try store.write { tx in
+            guard var channel = try tx.channel(nickname: nickname) else { throw EngineError.channelNotFound(nickname) }
+            guard let me = try tx.site() else { throw EngineError.siteNotInitialised }
+            // Never reuse a seq: if any clone reports more of our own writer than we hold, we
+            // were restored from a backup; take a new writer first (docs/PROTOCOL.md §3.2).
+            if try staleWriterCause(channel: channel, in: tx) != nil {
+                channel = try rotateWriter(channel: channel, site: try identity(in: tx), in: tx).channel
+            }
+            let entries = try ChangeLog(limits: limits).append(changes, to: channel, in: tx, now: clock.nowMilliseconds())
+            try queueForPeers(entries, channel: channel, siteID: me.siteID, in: tx)
+            return entries
+        }
+    }
+
+    /// Replays entries from other clones in one transaction; a refused batch (a fork among
+    /// them) changes nothing.
+    public func replay(nickname: String, _ entries: [ChangeEntry], limits overrideLimits: WireLimits? = nil) throws -> ReplayReport {
+        return try replay(channel: try channel(nickname: nickname), entries, limits: overrideLimits ?? limits)
+    }
+
+    public func replay(channel: HostedChannel, _ entries: [ChangeEntry], limits: WireLimits? = nil) throws -> ReplayReport {
+        let limits = limits ?? self.limits
+        return try store.write { tx in
+            try ReplayEngine(limits: limits).apply(entries, to: channel.record, in: tx, now: clock.nowMilliseconds())
+        }
+    }
+
+    /// The live state rows (tombstones included when `includeDeleted`).
+    public func state(nickname: String, entity: String? = nil, includeDeleted: Bool = false) throws -> [StateRow] {
+        let channel = try record(nickname: nickname)
+        return try store.read { tx in
+            try tx.stateRows(channel: channel.rowID, entity: entity).filter { includeDeleted || $0.op == .put }
+        }
+    }
+
+    /// Entries as on the wire, in arrival order, or one origin's after a seq.
+    public func log(nickname: String, origin: OriginID? = nil, after seq: UInt64 = 0) throws -> [ChangeEntry] {
+        let channel = try record(nickname: nickname)
+        return try store.read { try $0.entries(channel: channel.rowID, origin: origin, after: seq) }
+    }
+}
