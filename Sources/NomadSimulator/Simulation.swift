@@ -25,6 +25,8 @@ public final class Simulation {
         public var duplicatePercent = 10
         /// At most this many restores from an older backup per run.
         public var maxRestores = 1
+        /// At most this many new clones joining during the run (from another site's export).
+        public var maxJoins = 1
         /// False replays the rule before docs/PROTOCOL.md §3.2: a `fork` answer is only a
         /// refusal, and the site that reused its writer never takes its entries back.
         public var healsForks = true
@@ -36,7 +38,7 @@ public final class Simulation {
         }
 
         public var reproduction: String {
-            "nomadsync simulate --seed \(seed) --sites \(sites) --steps \(steps) --max-restores \(maxRestores)"
+            "nomadsync simulate --seed \(seed) --sites \(sites) --steps \(steps) --max-restores \(maxRestores) --max-joins \(maxJoins)"
         }
     }
 
@@ -48,6 +50,11 @@ public final class Simulation {
         public var writes: Int
         public var restores: Int
         public var heals: Int
+        /// Clones that joined during the run, location changes made, and pairs of writes to
+        /// the same document with equal HLCs (the origin breaks the tie).
+        public var joins: Int
+        public var locationChanges: Int
+        public var equalHLCs: Int
         public var failure: String?
         /// The event trace, one line per event (what `traceDigest` hashes).
         public var trace: [String]
@@ -63,6 +70,9 @@ public final class Simulation {
     var model = WriteModel()
     var restores = 0
     var heals = 0
+    var joins = 0
+    var locationChanges = 0
+    var equalHLCs = 0
     static let channel = "c"
     /// Heartbeats every virtual second, small packets and pages, so a short run exercises them.
     static let policy = DeliveryPolicy(heartbeatMilliseconds: 1_000, packetEntries: 50)
@@ -85,7 +95,8 @@ public final class Simulation {
         }
         let digest = Hex.encode(Blake2b.hash256(Array(trace.joined(separator: "\n").utf8)))
         return Result(configuration: configuration, traceDigest: digest, events: trace.count, writes: model.puts.count,
-                      restores: restores, heals: heals, failure: failure, trace: trace)
+                      restores: restores, heals: heals, joins: joins, locationChanges: locationChanges, equalHLCs: equalHLCs,
+                      failure: failure, trace: trace)
     }
 
     func log(_ line: String) { trace.append(line) }
@@ -114,10 +125,13 @@ public final class Simulation {
         for site in sites { site.follow(world) }
         let roll = dice.below(100)
         switch roll {
-        case 0..<35: try write(on: dice.pick(sites))
-        case 35..<55: try deliveryPass(dice.pick(sites))
-        case 55..<80: try deliverOne()
-        case 80..<90: try catchUp(dice.pick(sites), pages: 1)
+        case 0..<32: try write(on: dice.pick(sites))
+        case 32..<34: try twinWrite()
+        case 34..<54: try deliveryPass(dice.pick(sites))
+        case 54..<79: try deliverOne()
+        case 79..<88: try catchUp(dice.pick(sites), pages: 1)
+        case 88..<89: try changeLocation(of: dice.pick(sites))
+        case 89..<90: try join()
         case 90..<93:
             let (a, b) = (dice.below(sites.count), dice.below(sites.count))
             if a != b { network.toggle(a, b); log("partition \(a)-\(b) \(network.isCut(a, b) ? "cut" : "mended")") }
@@ -144,6 +158,46 @@ public final class Simulation {
         let entry = try site.site.append(nickname: Self.channel, [change])[0]
         if delete { model.deletes += 1 } else { model.puts.append(.init(site: site.index, body: body)) }
         log("write \(site.index) \(entity)/\(key) \(delete ? "delete" : body) as \(entry.origin.text.prefix(4)):\(entry.seq) \(entry.id.prefix(6))")
+    }
+
+    /// Two sites write the same document at the same instant: their clocks are set to one
+    /// reading past every HLC issued so far, so both entries carry the same HLC.
+    func twinWrite() throws {
+        let a = dice.below(sites.count)
+        let b = (a + 1 + dice.below(sites.count - 1)) % sites.count
+        let instant = sites.map { $0.clock.nowMilliseconds() }.reduce(0, max) + 61_000
+        sites[a].clock.set(instant)
+        sites[b].clock.set(instant)
+        let key = "k\(dice.below(5))"
+        var hlcs: [HybridTimestamp] = []
+        for index in [a, b] {
+            let body = #"{"w":\#(model.puts.count + model.deletes + 1)}"#
+            let entry = try sites[index].site.append(nickname: Self.channel, [Change(entity: "item", key: key, op: .put, body: body)])[0]
+            model.puts.append(.init(site: index, body: body))
+            hlcs.append(entry.hlc)
+        }
+        if hlcs[0] == hlcs[1] { equalHLCs += 1 }
+        log("twin write \(a),\(b) item/\(key) hlc \(hlcs[0] == hlcs[1] ? "equal" : "different")")
+    }
+
+    /// A site publishes its location again with another fallback URL.
+    func changeLocation(of site: SimulatedSite) throws {
+        locationChanges += 1
+        try site.site.setFallbacks(nickname: Self.channel, ["https://s\(site.index)-\(locationChanges).sim"])
+        log("location \(site.index) fallback \(locationChanges)")
+    }
+
+    /// A new clone joins from another site's export, as `channel import` makes one; the others
+    /// learn of it from its first packet (which carries its location entry).
+    func join() throws {
+        guard joins < configuration.maxJoins else { return }
+        let from = dice.pick(sites)
+        let site = try SimulatedSite(index: sites.count, seed: dice.next(), world: world, skew: Int64(dice.below(60_000)) - 30_000,
+                                     policy: Self.policy)
+        _ = try site.site.importDocument(try from.site.exportDocument(nickname: Self.channel))
+        sites.append(site)
+        joins += 1
+        log("join \(site.index) from \(from.index)")
     }
 
     /// What the delivery worker does for one site: the planner's sends, except to a location

@@ -7,7 +7,7 @@ import NomadModel
 struct ChannelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "channel", abstract: "Create, inspect, export and import channels.",
-        subcommands: [Create.self, Show.self, List.self, Export.self, Import.self, Heal.self])
+        subcommands: [Create.self, Show.self, List.self, Export.self, Import.self, Fallbacks.self, Heal.self])
 
     struct Heal: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -129,6 +129,20 @@ struct ChannelCommand: ParsableCommand {
             let report = try options.site().importChannel(Array(data), passphrase: try secret.passphrase())
             print(report.channel.portableID.text)
             Output.message("imported '\(report.channel.nickname)': \(report.replay.summary); this site is now a location")
+        }
+    }
+
+    struct Fallbacks: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Set the other URLs under which this site is reached for a channel; the clones try them in order after the main URL.")
+        @OptionGroup var options: DataOptions
+        @Argument var nick: String
+        @Argument(help: "Fallback base URLs; none clears them.") var urls: [String] = []
+
+        func run() throws {
+            let location = try options.site().setFallbacks(nickname: nick, urls)
+            try Output.json(location.baseURLs)
+            Output.message("this site's location for '\(nick)' now lists \(location.fallbacks.count) fallback URLs; it goes to every clone")
         }
     }
 }

@@ -170,3 +170,22 @@ import Testing
         #expect(reason.contains("no entries"))
     }
 }
+
+/// A site's fallback URLs reach the other clones in its signed `location`.
+@Suite struct FallbackTests {
+    @Test func fallbacksReplicateAndComeAfterTheMainURL() throws {
+        let (a, b) = try TestSite.clonedPair(); defer { a.remove(); b.remove() }
+        try b.site.setFallbacks(nickname: "alice", ["https://b2.example/"])
+        _ = try a.site.replay(nickname: "alice", try b.site.log(nickname: "alice"))
+        let seen = try a.site.liveLocations(of: try a.site.channel(nickname: "alice")).first { $0.url == "https://b.example" }
+        #expect(seen?.baseURLs == ["https://b.example", "https://b2.example"])
+        #expect(try a.site.syncStatus(nickname: "alice").diverged == nil)
+    }
+
+    @Test func aBadFallbackIsRefusedAndNothingIsWritten() throws {
+        let (a, b) = try TestSite.clonedPair(); defer { a.remove(); b.remove() }
+        let before = try b.site.channelStatus(nickname: "alice")
+        #expect(throws: (any Error).self) { try b.site.setFallbacks(nickname: "alice", ["not a url"]) }
+        #expect(try b.site.channelStatus(nickname: "alice") == before)
+    }
+}

@@ -19,14 +19,19 @@ struct SimulatorTests {
     }
 
     @Test func longerScenariosRestoreAndHealAndStillConverge() throws {
-        var restores = 0, heals = 0
+        var restores = 0, heals = 0, joins = 0, locationChanges = 0, equalHLCs = 0
         for seed in UInt64(10_001)...10_030 {
             let result = try Simulation(.init(seed: seed, sites: 3, steps: 120)).run()
             #expect(result.failure == nil, "\(result.failure ?? ""); reproduce: \(result.reproduction)")
             restores += result.restores
             heals += result.heals
+            joins += result.joins
+            locationChanges += result.locationChanges
+            equalHLCs += result.equalHLCs
         }
         #expect(restores > 0 && heals > 0, "the scenarios exercised no restore (\(restores)) or no heal (\(heals))")
+        #expect(joins > 0 && locationChanges > 0 && equalHLCs > 0,
+                "no join (\(joins)), location change (\(locationChanges)) or equal-HLC pair (\(equalHLCs))")
     }
 
     @Test func theSameSeedGivesTheSameEventsByteForByte() throws {

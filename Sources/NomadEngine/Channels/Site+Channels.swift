@@ -41,6 +41,32 @@ extension Site {
         return location
     }
 
+    /// Publishes this site's `location` again with other fallback URLs (tried in order after
+    /// the main URL when delivering to this site), signed with the channel key and queued for
+    /// every other location, in one transaction. Primary flag and voided ids are kept.
+    @discardableResult
+    public func setFallbacks(nickname: String, _ urls: [String]) throws -> Location {
+        let fallbacks = try urls.map { try Names.normaliseSiteURL($0) }
+        guard fallbacks.count <= 8, Set(fallbacks).count == fallbacks.count else {
+            throw EngineError.invalidArgument("give at most 8 distinct fallback URLs")
+        }
+        let site = try identity()
+        return try store.write { tx in
+            guard var channel = try tx.channel(nickname: nickname) else { throw EngineError.channelNotFound(nickname) }
+            if try staleWriterCause(channel: channel, in: tx) != nil {
+                channel = try rotateWriter(channel: channel, site: site, in: tx).channel
+            }
+            let own = try Self.locations(channel: channel, in: tx).first { $0.siteID == site.siteID }
+            let location = try localLocation(channel: channel, keys: try channelKeys(channel), site: site, primary: own?.primary ?? false,
+                                             fallbacks: fallbacks.filter { $0 != site.url }, voided: own?.voided)
+            let entries = try ChangeLog(limits: limits).append(
+                [Change(entity: "location", key: site.siteID.text, op: .put, body: try WireJSON.encodeCanonical(location))],
+                to: channel, in: tx, now: clock.nowMilliseconds())
+            try queueForPeers(entries, channel: channel, siteID: site.siteID, in: tx)
+            return location
+        }
+    }
+
     public func channel(nickname: String) throws -> HostedChannel { HostedChannel(try record(nickname: nickname)) }
 
     /// The stored row of a channel, for the engine's own transactions.
