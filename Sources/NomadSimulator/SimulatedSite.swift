@@ -61,16 +61,43 @@ final class SimulatedSite {
 
     /// What `POST /zot` answers once the HTTP checks passed: open, then accept in one
     /// transaction; a refusal is the status and body the server would send.
-    func receive(_ message: SimulatedNetwork.Message) -> (answer: PeerAnswer<DeliveryAnswer>, healed: Bool) {
+    func receive(_ message: SimulatedNetwork.Message, recordingRefusedReports: Bool = false) -> Receipt {
+        let before = try? site.fingerprint(nickname: Simulation.channel)
+        let opened: OpenedSync
+        do { opened = try site.openSync(message.action.packet.envelope) } catch { return Receipt(answer: refusal(error)) }
         do {
-            let accepted = try site.acceptSync(try site.openSync(message.action.packet.envelope), token: message.token)
-            return (.answered(DeliveryAnswer(deliveryReport: [])), accepted.healed != nil)
-        } catch let error as EngineError {
-            let (status, body) = error.refusal
-            return (.refused(PeerRefusal(url: "https://s\(index).sim", status: status, body: body)), false)
+            let accepted = try site.acceptSync(opened, token: message.token)
+            return Receipt(answer: .answered(DeliveryAnswer(deliveryReport: [])), healed: accepted.healed != nil,
+                           diverged: accepted.divergence == .diverged)
         } catch {
-            return (.refused(PeerRefusal(url: "https://s\(index).sim", status: 400, body: ErrorBody(message: "\(error)"))), false)
+            var receipt = Receipt(answer: refusal(error))
+            if recordingRefusedReports {  // the old rule: the report was recorded before the replay
+                receipt.diverged = (try? site.heard(channel: opened.channel, from: opened.sender.siteID, vector: opened.data.vector,
+                                                    digest: opened.data.digest)) == .diverged
+            }
+            // A refusal records nothing (docs/PROTOCOL.md §7): everything must read as before.
+            receipt.refusalWrote = (try? site.fingerprint(nickname: Simulation.channel)) != before
+            return receipt
         }
+    }
+
+    /// What receiving a packet did.
+    struct Receipt {
+        var answer: PeerAnswer<DeliveryAnswer>
+        /// The receiver took a new writer (the sender's report showed it was restored).
+        var healed = false
+        /// The receiver raised its `diverged` alarm.
+        var diverged = false
+        /// The packet was refused, yet the receiver changed: the bug the old rule had.
+        var refusalWrote = false
+    }
+
+    /// The status and body the server would answer with.
+    func refusal(_ error: any Error) -> PeerAnswer<DeliveryAnswer> {
+        let url = "https://s\(index).sim"
+        guard let error = error as? EngineError else { return .refused(PeerRefusal(url: url, status: 400, body: ErrorBody(message: "\(error)"))) }
+        let (status, body) = error.refusal
+        return .refused(PeerRefusal(url: url, status: status, body: body))
     }
 }
 

@@ -30,6 +30,9 @@ public final class Simulation {
         /// False replays the rule before docs/PROTOCOL.md §3.2: a `fork` answer is only a
         /// refusal, and the site that reused its writer never takes its entries back.
         public var healsForks = true
+        /// True replays the rule before refusals recorded nothing: a refused packet still
+        /// records the sender's report (vector and digest) on the receiver.
+        public var recordsRefusedReports = false
 
         public init(seed: UInt64, sites: Int = 3, steps: Int = 60) {
             self.seed = seed
@@ -39,6 +42,7 @@ public final class Simulation {
 
         public var reproduction: String {
             "nomadsync simulate --seed \(seed) --sites \(sites) --steps \(steps) --max-restores \(maxRestores) --max-joins \(maxJoins)"
+                + (healsForks ? "" : " --no-fork-heal") + (recordsRefusedReports ? " --record-refused-reports" : "")
         }
     }
 
@@ -55,6 +59,11 @@ public final class Simulation {
         public var joins: Int
         public var locationChanges: Int
         public var equalHLCs: Int
+        /// Times a site raised its `diverged` alarm on a packet during the run (a fork can make
+        /// two clones hold different entries at one place until the heal's `voided` list arrives).
+        public var divergedAlarms: Int
+        /// Refused packets after which the receiver's status had changed (must stay 0).
+        public var refusalsThatWrote: Int
         public var failure: String?
         /// The event trace, one line per event (what `traceDigest` hashes).
         public var trace: [String]
@@ -73,6 +82,8 @@ public final class Simulation {
     var joins = 0
     var locationChanges = 0
     var equalHLCs = 0
+    var divergedAlarms = 0
+    var refusalsThatWrote = 0
     static let channel = "c"
     /// Heartbeats every virtual second, small packets and pages, so a short run exercises them.
     static let policy = DeliveryPolicy(heartbeatMilliseconds: 1_000, packetEntries: 50)
@@ -96,6 +107,7 @@ public final class Simulation {
         let digest = Hex.encode(Blake2b.hash256(Array(trace.joined(separator: "\n").utf8)))
         return Result(configuration: configuration, traceDigest: digest, events: trace.count, writes: model.puts.count,
                       restores: restores, heals: heals, joins: joins, locationChanges: locationChanges, equalHLCs: equalHLCs,
+                      divergedAlarms: divergedAlarms, refusalsThatWrote: refusalsThatWrote,
                       failure: failure, trace: trace)
     }
 
@@ -227,9 +239,12 @@ public final class Simulation {
             copy.duplicate = true
             network.queue.append(copy)
         }
-        var (answer, healedOnReceipt) = sites[message.to].receive(message)
-        if healedOnReceipt { heals += 1 }
-        log("deliver \(message.from)->\(message.to) \(Self.summary(answer))")
+        let receipt = sites[message.to].receive(message, recordingRefusedReports: configuration.recordsRefusedReports)
+        var answer = receipt.answer
+        if receipt.healed { heals += 1 }
+        if receipt.diverged { divergedAlarms += 1 }
+        if receipt.refusalWrote { refusalsThatWrote += 1 }
+        log("deliver \(message.from)->\(message.to) \(Self.summary(answer))\(receipt.diverged ? " diverged" : "")\(receipt.refusalWrote ? " REFUSAL WROTE" : "")")
         guard !message.duplicate else { return }  // nobody waits for a duplicate's answer
         if !configuration.healsForks, case .refused(var refusal) = answer, refusal.fork != nil {
             refusal.body?.code = nil  // a sender of the old rule: a fork is only a refusal
@@ -328,6 +343,7 @@ public final class Simulation {
 
     /// The invariants; nil when they all hold.
     func check() throws -> String? {
+        if refusalsThatWrote > 0 { return "\(refusalsThatWrote) refused packets changed the receiver's status (see REFUSAL WROTE in the trace)" }
         let statuses = try sites.map { try $0.site.syncStatus(nickname: Self.channel) }
         if Set(statuses.map(\.digest)).count != 1 { return "digests differ after healing: \(statuses.map { $0.digest.prefix(12) })" }
         for (i, s) in statuses.enumerated() {

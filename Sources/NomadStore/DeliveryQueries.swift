@@ -134,4 +134,9 @@ extension StoreTransaction {
         try db.cachedStatement(sql: "INSERT INTO seen_token (token, seen_at) VALUES (?, ?)").execute(arguments: [token, Int64(clamping: now)])
         return true
     }
+
+    /// How many request tokens are remembered.
+    public func tokenCount() throws -> Int {
+        try Int.fetchOne(try db.cachedStatement(sql: "SELECT COUNT(*) FROM seen_token")) ?? 0
+    }
 }

@@ -22,6 +22,8 @@ struct SimulateCommand: ParsableCommand {
     @Flag(help: "Print each scenario's trace digest.") var verbose = false
     @Flag(help: "Replay the old rule: a fork answer does not make the site heal (to see the simulator catch it).")
     var noForkHeal = false
+    @Flag(help: "Replay the old rule: a refused packet still records the sender's report (to see the simulator catch it).")
+    var recordRefusedReports = false
     @Flag(help: "Print the event trace of every failing scenario.") var trace = false
 
     func validate() throws {
@@ -36,12 +38,13 @@ struct SimulateCommand: ParsableCommand {
     func run() throws {
         let started = Date()
         var failures = 0
-        var writes = 0, restores = 0, heals = 0, joins = 0, locationChanges = 0, equalHLCs = 0
+        var writes = 0, restores = 0, heals = 0, joins = 0, locationChanges = 0, equalHLCs = 0, alarms = 0
         for n in 0..<scenarios {
             var configuration = Simulation.Configuration(seed: seed + UInt64(n), sites: sites, steps: steps)
             configuration.maxRestores = maxRestores
             configuration.maxJoins = maxJoins
             configuration.healsForks = !noForkHeal
+            configuration.recordsRefusedReports = recordRefusedReports
             let result = try Simulation(configuration).run()
             writes += result.writes
             restores += result.restores
@@ -49,6 +52,7 @@ struct SimulateCommand: ParsableCommand {
             joins += result.joins
             locationChanges += result.locationChanges
             equalHLCs += result.equalHLCs
+            alarms += result.divergedAlarms
             if verbose { print("seed \(result.configuration.seed): \(result.events) events, trace \(result.traceDigest.prefix(16))") }
             if let failure = result.failure {
                 failures += 1
@@ -57,7 +61,7 @@ struct SimulateCommand: ParsableCommand {
             }
         }
         let seconds = Date().timeIntervalSince(started)
-        print("\(scenarios - failures) passed, \(failures) failed (\(writes) writes, \(restores) restores, \(heals) heals, \(joins) joins, \(locationChanges) location changes, \(equalHLCs) equal-HLC pairs, \(String(format: "%.1f", seconds)) s)")
+        print("\(scenarios - failures) passed, \(failures) failed (\(writes) writes, \(restores) restores, \(heals) heals, \(joins) joins, \(locationChanges) location changes, \(equalHLCs) equal-HLC pairs, \(alarms) diverged alarms, \(String(format: "%.1f", seconds)) s)")
         if failures > 0 { throw ExitCode(1) }
     }
 }

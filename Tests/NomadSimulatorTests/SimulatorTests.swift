@@ -53,4 +53,16 @@ struct SimulatorTests {
         }
         #expect(failed != nil, "no scenario failed without fork healing: the simulator would not catch that bug")
     }
+
+    /// The simulator can fail: with a refused packet's report recorded (the rule before one
+    /// inbound transaction), some refusal changes the receiver.
+    @Test func recordingRefusedReportsIsCaught() throws {
+        var failed: String?
+        for seed in UInt64(10_001)...10_100 where failed == nil {
+            var configuration = Simulation.Configuration(seed: seed, sites: 3, steps: 120)
+            configuration.recordsRefusedReports = true
+            failed = try Simulation(configuration).run().failure
+        }
+        #expect(failed?.contains("refused packets changed the receiver") == true, "no scenario caught it: \(failed ?? "none failed")")
+    }
 }

@@ -41,6 +41,25 @@ extension Site {
         return try store.read { try $0.isVoided(channel: channel.rowID, entryID: entryID) }
     }
 
+    /// Everything an inbound packet can change for a channel (log, state, writer, alarm, peer
+    /// reports and backoff, remembered tokens), read in one transaction: a refused packet must
+    /// leave it as it was.
+    package func fingerprint(nickname: String) throws -> [String] {
+        try store.read { tx in
+            guard let channel = try tx.channel(nickname: nickname) else { throw EngineError.channelNotFound(nickname) }
+            func text(_ vector: VersionVector?) -> String {
+                (vector?.seqs ?? [:]).map { "\($0.key.text):\($0.value)" }.sorted().joined(separator: ",")
+            }
+            var lines = [Hex.encode(channel.digest), channel.writer.text, channel.diverged ?? "", text(try tx.vector(channel: channel.rowID)),
+                         "\(try tx.entryCount(channel: channel.rowID)) \(try tx.pendingCount(channel: channel.rowID)) \(try tx.tokenCount())"]
+            lines += try tx.peers(channel: channel.rowID).map { peer in
+                [peer.siteID.text, "\(peer.offline)", "\(peer.attempts)", "\(peer.nextAttempt)", "\(peer.lastHeard ?? 0)",
+                 "\(peer.lastDelivered ?? 0)", peer.lastError ?? "", text(peer.vector), peer.digest ?? ""].joined(separator: " ")
+            }
+            return lines
+        }
+    }
+
     /// The channel hosted here under `portableID`, if any.
     public func channel(portableID: PortableID) throws -> HostedChannel? {
         try store.read { try $0.channel(portableID: portableID) }.map(HostedChannel.init)
