@@ -21,6 +21,7 @@ A="http://127.0.0.1:$pa"; B="http://127.0.0.1:$pb"
 "$bin" change put alice item k1 --body '{"content":"hi"}' --data "$a" >/dev/null
 "$bin" change delete alice item k1 --data "$a" >/dev/null
 "$bin" change put alice x-demo k2 --body '[1,2,3]' --data "$a" >/dev/null
+"$bin" channel fallbacks alice http://127.0.0.1:9 --data "$a" > "$work/fallbacks.json" 2>/dev/null
 echo "schema passphrase" > "$work/pass"
 "$bin" channel export alice -o "$work/alice.nomad" --kdf interactive --passphrase-file "$work/pass" --data "$a" 2>/dev/null
 "$bin" channel import "$work/alice.nomad" --passphrase-file "$work/pass" --data "$b" >/dev/null 2>&1
@@ -34,6 +35,7 @@ echo "schema passphrase" > "$work/pass"
 "$bin" packet open "$work/envelope.json" --decrypt-only --data "$b" > "$work/sync.json"
 v() { python3 ops/validate_json.py "$@"; }
 v site-card.schema.json "$work/site.json"
+v fallbacks.schema.json "$work/fallbacks.json"
 v channel-show.schema.json "$work/show-a.json"
 v channel-show.schema.json "$work/show-b.json"
 v change-entry.schema.json "$work/log.jsonl" --lines
