@@ -74,7 +74,7 @@ let package = Package(
         .testTarget(
             name: "NomadServerTests",
             dependencies: [
-                "NomadServer", "NomadTransport", "NomadEngine", "NomadStore", "NomadModel", "NomadCrypto",
+                "NomadServer", "NomadTransport", "NomadEngine", "NomadModel", "NomadCrypto",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -3,7 +3,6 @@ import Logging
 import NomadCrypto
 import NomadModel
 @testable import NomadServer
-import NomadStore
 import NomadTransport
 import Synchronization
 import Testing
@@ -102,11 +101,9 @@ struct DeliveryFixture {
         await f.worker.runOnce()
         #expect(try f.bStatus.outbox == 3)
         #expect(try f.bStatus.state == .catchingUp)  // it answered, so it is not offline
-        let channel = try f.a.site.channel(nickname: "alice")
-        let bSite = try f.b.site.identity().siteID
-        let peer = try f.a.site.store.read { try $0.peer(channel: channel.rowID, siteID: bSite) }
-        #expect(peer?.attempts == 1)
-        #expect((peer?.nextAttempt ?? 0) > f.a.clock.nowMilliseconds())
+        let plan = try f.worker.planner.plan(channel: try f.a.site.channel(nickname: "alice"))
+        #expect(plan.sends.isEmpty)
+        #expect((plan.wakeAt ?? 0) > f.a.clock.nowMilliseconds())
         // Nothing is sent again before the backoff has passed.
         let sent = f.transport.requests.count
         await f.worker.runOnce()

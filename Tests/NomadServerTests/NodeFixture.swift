@@ -3,7 +3,6 @@ import Logging
 import NomadCrypto
 import NomadModel
 import NomadServer
-import NomadStore
 import NomadTransport
 import ServiceLifecycle
 import Synchronization
@@ -38,7 +37,7 @@ struct LocalSite {
     init(url: String, seed: UInt64, clock: ManualClock) throws {
         directory = NSTemporaryDirectory() + "nomadsync-server-test-\(UUID().uuidString)"
         let random = SeededRandom(seed: seed)
-        site = Site(store: try Store.open(directory: directory, create: true, random: random), clock: clock, random: random)
+        site = try Site.open(directory: directory, create: true, clock: clock, random: random)
         self.clock = clock
         self.url = url
         try site.initialise(url: url)
