@@ -16,7 +16,7 @@ public struct ChangeLog: Sendable {
     public init(limits: WireLimits = .standard) { self.limits = limits }
 
     /// Validates every change first, then writes them all in the caller's transaction.
-    public func append(_ changes: [Change], to channel: ChannelRecord, in tx: StoreTransaction,
+    package func append(_ changes: [Change], to channel: ChannelRecord, in tx: StoreTransaction,
                        now: UInt64) throws -> [ChangeEntry] {
         for (index, change) in changes.enumerated() {
             do { try change.validate(limits: limits) } catch let error as ModelError {

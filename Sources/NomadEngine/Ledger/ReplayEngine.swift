@@ -46,7 +46,7 @@ public struct ReplayEngine: Sendable {
 
     public init(limits: WireLimits = .standard) { self.limits = limits }
 
-    public func apply(_ entries: [ChangeEntry], to channel: ChannelRecord, in tx: StoreTransaction,
+    package func apply(_ entries: [ChangeEntry], to channel: ChannelRecord, in tx: StoreTransaction,
                       now: UInt64) throws -> ReplayReport {
         guard entries.count <= limits.maxEntriesPerPacket else {
             throw EngineError.tooManyEntries(count: entries.count, limit: limits.maxEntriesPerPacket)
@@ -169,7 +169,7 @@ public struct ReplayEngine: Sendable {
     }
 
     /// The gaps before and between held entries, per origin.
-    public static func missing(channel: ChannelRecord, vector: VersionVector, in tx: StoreTransaction) throws -> [MissingRange] {
+    package static func missing(channel: ChannelRecord, vector: VersionVector, in tx: StoreTransaction) throws -> [MissingRange] {
         var ranges: [MissingRange] = []
         for (origin, seqs) in try tx.pendingSeqs(channel: channel.rowID).sorted(by: { $0.key < $1.key }) {
             var expected = vector[origin] + 1

@@ -22,7 +22,7 @@ public struct Site: Sendable {
     public let random: any RandomSource
     public var limits: WireLimits
 
-    public init(store: Store, clock: any WallClock, random: any RandomSource, limits: WireLimits = .standard) {
+    package init(store: Store, clock: any WallClock, random: any RandomSource, limits: WireLimits = .standard) {
         self.store = store
         self.clock = clock
         self.random = random
