@@ -189,3 +189,20 @@ import Testing
         #expect(try b.site.channelStatus(nickname: "alice") == before)
     }
 }
+
+/// Entities nomadsync writes itself cannot be written as local changes.
+@Suite struct ServiceEntityTests {
+    @Test(arguments: ["location", "key", "link", "inbound"])
+    func aLocalChangeToAServiceEntityIsRefusedAndNothingIsWritten(entity: String) throws {
+        let (a, b) = try TestSite.clonedPair(); defer { a.remove(); b.remove() }
+        let before = try a.site.channelStatus(nickname: "alice")
+        #expect {
+            try a.site.append(nickname: "alice", [Change(entity: "item", key: "ok", op: .put, body: "{}"),
+                                                  Change(entity: entity, key: "x", op: .put, body: "{}")])
+        } throws: { error in
+            guard case EngineError.invalidChange(1, let reason) = error else { return false }
+            return reason.contains("written by nomadsync itself")
+        }
+        #expect(try a.site.channelStatus(nickname: "alice") == before)
+    }
+}

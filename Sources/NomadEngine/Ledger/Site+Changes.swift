@@ -3,10 +3,17 @@ import NomadModel
 import NomadStore
 
 extension Site {
+    /// Entities only nomadsync writes (DESIGN §3): a clone's `location`, rekey `key` and `link`,
+    /// and `inbound` messages. `append` refuses them, so no local change can forge a location.
+    static let serviceEntities: Set<String> = ["location", "key", "link", "inbound"]
+
     /// Appends local changes in one transaction; all are validated before any is written.
     @discardableResult
     public func append(nickname: String, _ changes: [Change]) throws -> [ChangeEntry] {
-        try store.write { tx in
+        if let index = changes.firstIndex(where: { Self.serviceEntities.contains($0.entity) }) {
+            throw EngineError.invalidChange(index: index, reason: "entity '\(changes[index].entity)' is written by nomadsync itself, never by hand or by the paired server (use the channel commands)")
+        }
+        return try store.write { tx in
             guard var channel = try tx.channel(nickname: nickname) else { throw EngineError.channelNotFound(nickname) }
             guard let me = try tx.site() else { throw EngineError.siteNotInitialised }
             // Never reuse a seq: if any clone reports more of our own writer than we hold, we
