@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds once, runs the whole test suite, then validates the JSON the
-# built binary emits against Schemas/ with a real JSON Schema validator.
+# built binary emits against Schemas/ with a real JSON Schema validator (and the actor document
+# with a JSON-LD processor).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ops/install-deps.sh
 python3 -c "import jsonschema" 2>/dev/null || python3 -m pip install -q jsonschema
+python3 -c "import pyld" 2>/dev/null || python3 -m pip install -q pyld
 start=$(date +%s)
 swift build --build-tests 2>&1 | grep -vE "^\[[0-9]+/[0-9]+\]" | tail -n 5
 echo "build: $(( $(date +%s) - start )) s"

@@ -59,8 +59,11 @@ for _ in $(seq 1 100); do
 done
 curl -fs -H 'Accept: application/x-zot+json' "$A/channel/alice" > "$work/discovery.json"
 curl -fs "$A/.well-known/webfinger?resource=acct:alice@127.0.0.1:$pa" > "$work/webfinger.json"
+curl -fs -H 'Accept: application/activity+json' "$A/channel/alice" > "$work/actor-a.json"
+curl -fs -H 'Accept: application/ld+json; profile="https://www.w3.org/ns/activitystreams"' "$B/channel/alice" > "$work/actor-b.json"
 for _ in $(seq 1 100); do [ -S "$a/admin.sock" ] && break; sleep 0.1; done
 curl -fs "${admin_a[@]}" -H "Authorization: Bearer $(cat "$a/admin.token")" "http://localhost/api/v1/channels/alice" > "$work/status-a.json"
+curl -fs "${admin_a[@]}" -H "Authorization: Bearer $(cat "$a/admin.token")" "http://localhost/api/v1/channels/alice/actor" > "$work/actor-admin.json"
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(cat "$a/admin.token")" "$A/api/v1/channels/alice")
 [ "$code" = 404 ] || { echo "the admin API answered on the federation listener ($code)" >&2; exit 1; }
 "$bin" status alice --json --data "$b" > "$work/status-b.json"
@@ -74,6 +77,18 @@ curl -fs "${admin_a[@]}" "http://localhost/metrics" > "$work/metrics.txt"
 grep -q '^nomadsync_packets_in_total' "$work/metrics.txt" || { echo "no packet counters in /metrics" >&2; exit 1; }
 v discovery.schema.json "$work/discovery.json"
 v webfinger.schema.json "$work/webfinger.json"
+key=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["public_key"])' "$work/show-a.json")
+for actor in actor-a actor-b actor-admin; do
+  v actor.schema.json "$work/$actor.json"
+  python3 ops/check_jsonld.py "$work/$actor.json" "$key"
+done
+# Each clone names the other in copiedTo: id plus copiedTo is the same set on both.
+python3 - "$work/actor-a.json" "$work/actor-b.json" <<'PY'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+if a["copiedTo"] != [b["id"]] or b["copiedTo"] != [a["id"]]:
+    sys.exit("copiedTo does not name the other clone: %s / %s" % (a["copiedTo"], b["copiedTo"]))
+PY
 v status.schema.json "$work/status-a.json"
 v status.schema.json "$work/status-b.json"
 v error-body.schema.json "$work/error.json"

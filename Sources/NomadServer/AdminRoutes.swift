@@ -33,6 +33,10 @@ struct AdminRoutes: Sendable {
             try authorise(request, context)
             return try FederationRoutes.json(try site.syncStatus(nickname: context.parameters.get("nick") ?? ""))
         }
+        api.get("/channels/:nick/actor") { request, context -> Response in
+            try authorise(request, context)
+            return try FederationRoutes.json(try site.actor(nickname: context.parameters.get("nick") ?? ""), type: "application/activity+json")
+        }
         api.post("/channels/:nick/changes") { request, context -> Response in
             try authorise(request, context)
             let nick = context.parameters.get("nick") ?? ""

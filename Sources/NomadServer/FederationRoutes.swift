@@ -116,10 +116,14 @@ struct FederationRoutes: Sendable {
     func discovery(_ request: Request, context: NodeContext) throws -> Response {
         let nick = context.parameters.get("nick") ?? ""
         let accept = InboundCheck.header(request, "accept") ?? ""
-        guard accept.isEmpty || accept.contains("application/x-zot+json") || accept.contains("application/json") || accept.contains("*/*") else {
-            throw ServerError(.notAcceptable, "this URL serves application/x-zot+json")
+        let wantsActor = accept.contains("application/activity+json")
+            || (accept.contains("application/ld+json") && accept.contains("https://www.w3.org/ns/activitystreams"))
+        guard wantsActor || accept.isEmpty || accept.contains("application/x-zot+json") || accept.contains("application/json")
+            || accept.contains("*/*") else {
+            throw ServerError(.notAcceptable, "this URL serves application/x-zot+json and application/activity+json")
         }
         guard (try? site.channel(nickname: nick)) != nil else { throw ServerError(.notFound, "no channel '\(nick.prefix(64))' on this site") }
+        if wantsActor { return try Self.json(try site.actor(nickname: nick), type: "application/activity+json") }
         return try Self.json(try site.discovery(nickname: nick), type: "application/x-zot+json")
     }
 

@@ -206,3 +206,32 @@ import Testing
         #expect(try a.site.channelStatus(nickname: "alice") == before)
     }
 }
+
+/// The ActivityPub actor data every clone serves.
+@Suite struct ActorDocumentTests {
+    @Test func eachCloneNamesTheOtherInCopiedToAndAlsoKnownAs() throws {
+        let (a, b) = try TestSite.clonedPair(); defer { a.remove(); b.remove() }
+        _ = try a.site.replay(nickname: "alice", try b.site.log(nickname: "alice"))
+        let actorA = try a.site.actor(nickname: "alice")
+        let actorB = try b.site.actor(nickname: "alice")
+        #expect(actorA.id == "https://a.example/channel/alice")
+        #expect(actorA.copiedTo == [actorB.id] && actorB.copiedTo == [actorA.id])
+        #expect(actorA.alsoKnownAs == [actorB.id])
+        #expect(Set([actorA.id] + actorA.copiedTo) == Set([actorB.id] + actorB.copiedTo))
+    }
+
+    @Test func theKeyIsAnEd25519MultikeyOfTheChannelKey() throws {
+        let (a, b) = try TestSite.clonedPair(); defer { a.remove(); b.remove() }
+        let channel = try a.site.channel(nickname: "alice")
+        let method = try #require(try a.site.actor(nickname: "alice").assertionMethod.first)
+        #expect(method.publicKeyMultibase == "z" + Base58.encode([0xED, 0x01] + channel.publicKey))
+        #expect(method.publicKeyMultibase.hasPrefix("z6Mk") && method.publicKeyMultibase.count == 48)
+        #expect(method.controller == "https://a.example/channel/alice" && method.type == "Multikey")
+    }
+
+    @Test func aCloneNotYetAnnouncedIsNotListed() throws {
+        let (a, b) = try TestSite.clonedPair(); defer { a.remove(); b.remove() }
+        // b never announced itself to a: a lists nobody else.
+        #expect(try a.site.actor(nickname: "alice").copiedTo.isEmpty)
+    }
+}

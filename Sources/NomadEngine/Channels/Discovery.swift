@@ -23,6 +23,20 @@ extension Site {
                            sitekey: Base64URL.encode(site.signing.publicKey), sealkey: Base64URL.encode(site.seal.publicKey)))
     }
 
+    /// The ActivityPub actor data of a channel at this location (DESIGN §6): `copiedTo` and
+    /// `alsoKnownAs` name the other live locations (linked ids join `alsoKnownAs` with rekey),
+    /// and the channel key is a Multikey in `assertionMethod`. Built from the replicated
+    /// `location` entries only, so every clone lists the same set of locations.
+    public func actor(nickname: String) throws -> ActorDocument {
+        let site = try identity()
+        let channel = try record(nickname: nickname)
+        let here = "\(site.url)/channel/\(channel.nickname)"
+        let others = try store.read { try Self.locations(channel: channel, in: $0) }
+            .filter { !$0.deleted }.map(\.idURL).filter { $0 != here }.sorted()
+        return ActorDocument(id: here, preferredUsername: channel.nickname, name: channel.name, copiedTo: others,
+                             alsoKnownAs: others, publicKey: channel.publicKey)
+    }
+
     /// The WebFinger answer for `acct:nick@host`, or nil when the resource is not a channel here.
     public func webfinger(resource: String) throws -> WebFingerDocument? {
         let site = try store.read { try $0.site() }
@@ -37,6 +51,7 @@ extension Site {
             .filter { !$0.deleted }.map(\.idURL).filter { $0 != here }.sorted()
         return WebFingerDocument(
             subject: "acct:\(channel.nickname)@\(Names.host(of: site.url))", aliases: [here] + others,
-            links: [.init(rel: "http://purl.org/zot/protocol/6.0", type: "application/x-zot+json", href: here)])
+            links: [.init(rel: "http://purl.org/zot/protocol/6.0", type: "application/x-zot+json", href: here),
+                    .init(rel: "self", type: "application/activity+json", href: here)])
     }
 }
