@@ -16,6 +16,7 @@ struct AdminRoutes: Sendable {
     let site: Site
     let token: String
     let logger: Logger
+    let wake: DeliveryWake
 
     struct AppendAnswer: Encodable {
         var success = true
@@ -46,6 +47,7 @@ struct AdminRoutes: Sendable {
             }
             let changes = try ChangeBatch.parse(Data(buffer.readableBytesView), limits: site.limits)
             let entries = try site.append(nickname: nick, changes)
+            wake.signal()  // the worker delivers them now, not at the next poll
             logger.info("local changes appended", metadata: ["channel": "\(nick)", "count": "\(entries.count)"])
             return try FederationRoutes.json(AppendAnswer(entries: entries, digest: try site.syncStatus(nickname: nick).digest))
         }

@@ -9,7 +9,8 @@ import ServiceLifecycle
 /// Carries out what the engine's `DeliveryPlanner` plans (DESIGN §5): packets and heartbeats to
 /// every other location, pulls of missing entries from any live clone, all through one
 /// `SyncClient`, each answer handed back to the planner. It polls the store, so changes written
-/// by the CLI while the node runs leave within one poll interval.
+/// by the CLI while the node runs leave within one poll interval; changes appended through the
+/// admin API wake it at once (`DeliveryWake`).
 ///
 /// One pass (`runOnce`) is also what tests drive directly, with a scripted transport.
 public struct DeliveryWorker: Service {
@@ -19,8 +20,12 @@ public struct DeliveryWorker: Service {
     public let configuration: NodeConfiguration
     public let metrics: NodeMetrics
     public let logger: Logger
+    /// Ends the wait between passes early when a change was appended in this process.
+    public let wake: DeliveryWake
 
-    public init(site: Site, transport: any HTTPTransport, configuration: NodeConfiguration, metrics: NodeMetrics, logger: Logger) {
+    public init(site: Site, transport: any HTTPTransport, configuration: NodeConfiguration, metrics: NodeMetrics, logger: Logger,
+                wake: DeliveryWake = DeliveryWake()) {
+        self.wake = wake
         self.site = site
         planner = DeliveryPlanner(site: site, policy: configuration.deliveryPolicy)
         client = SyncClient(transport: transport, random: site.random, maxDepth: site.limits.maxJSONDepth)
@@ -35,7 +40,7 @@ public struct DeliveryWorker: Service {
         try? await cancelWhenGracefulShutdown {
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 await runOnce()
-                try await Task.sleep(for: .milliseconds(Int64(clamping: configuration.pollMilliseconds)))
+                await wake.wait(milliseconds: configuration.pollMilliseconds)
             }
         }
     }

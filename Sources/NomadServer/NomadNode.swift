@@ -26,18 +26,19 @@ public enum NomadNode {
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in },
         onAdminRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> [any Service] {
-        [
+        let wake = DeliveryWake()
+        return [
             federation(site: site, configuration: configuration, transport: transport, metrics: metrics, logger: logger,
-                       onServerRunning: onServerRunning),
+                       wake: wake, onServerRunning: onServerRunning),
             admin(site: site, configuration: configuration, adminToken: adminToken, metrics: metrics, logger: logger,
-                  onServerRunning: onAdminRunning),
+                  wake: wake, onServerRunning: onAdminRunning),
         ]
     }
 
     /// The federation listener and the delivery worker.
     public static func federation(
         site: Site, configuration: NodeConfiguration, transport: any HTTPTransport, metrics: NodeMetrics,
-        logger: Logger, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+        logger: Logger, wake: DeliveryWake = DeliveryWake(), onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let router = Router(context: NodeContext.self)
         router.addMiddleware { ErrorMiddleware(metrics: metrics, logger: logger) }
@@ -45,7 +46,8 @@ public enum NomadNode {
         let check = InboundCheck(configuration: configuration, clock: site.clock, authority: authority)
         FederationRoutes(site: site, check: check, metrics: metrics, logger: logger).register(on: router)
         OpsRoutes(site: site, metrics: metrics).registerHealth(on: router)
-        let worker = DeliveryWorker(site: site, transport: transport, configuration: configuration, metrics: metrics, logger: logger)
+        let worker = DeliveryWorker(site: site, transport: transport, configuration: configuration, metrics: metrics, logger: logger,
+                                    wake: wake)
         return Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "nomadsync"),
@@ -57,11 +59,11 @@ public enum NomadNode {
     /// The admin listener: `/api/v1`, `/metrics`, `/health`.
     public static func admin(
         site: Site, configuration: NodeConfiguration, adminToken: String, metrics: NodeMetrics, logger: Logger,
-        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+        wake: DeliveryWake = DeliveryWake(), onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let router = Router(context: NodeContext.self)
         router.addMiddleware { ErrorMiddleware(metrics: nil, logger: logger) }
-        AdminRoutes(site: site, token: adminToken, logger: logger).register(on: router)
+        AdminRoutes(site: site, token: adminToken, logger: logger, wake: wake).register(on: router)
         OpsRoutes(site: site, metrics: metrics).registerHealth(on: router)
         OpsRoutes(site: site, metrics: metrics).registerMetrics(on: router)
         let address: BindAddress
