@@ -72,6 +72,11 @@ extension StoreTransaction {
         }
     }
 
+    /// Forgets everything queued for `siteID` (its location retired).
+    public func clearOutbox(channel: Int64, for siteID: SiteID) throws {
+        try db.cachedStatement(sql: "DELETE FROM outbox WHERE channel = ? AND site_id = ?").execute(arguments: [channel, siteID.text])
+    }
+
     /// Entries queued for each location of the channel.
     public func outboxDepths(channel: Int64) throws -> [SiteID: Int] {
         var out: [SiteID: Int] = [:]

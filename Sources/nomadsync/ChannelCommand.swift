@@ -7,7 +7,7 @@ import NomadModel
 struct ChannelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "channel", abstract: "Create, inspect, export and import channels.",
-        subcommands: [Create.self, Show.self, List.self, Export.self, Import.self, Fallbacks.self, Heal.self])
+        subcommands: [Create.self, Show.self, List.self, Export.self, Import.self, Fallbacks.self, Retire.self, Heal.self])
 
     struct Heal: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -143,6 +143,22 @@ struct ChannelCommand: ParsableCommand {
             let location = try options.site().setFallbacks(nickname: nick, urls)
             try Output.json(location.baseURLs)
             Output.message("this site's location for '\(nick)' now lists \(location.fallbacks.count) fallback URLs; it goes to every clone")
+        }
+    }
+
+    struct Retire: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Retire this site's location of a channel; the other clones carry it on.",
+            discussion: """
+                Publishes this site's location as deleted to every other clone. A running node sends what is still \
+                queued, then no longer writes or serves the channel here (410). The primary location cannot retire.
+                """)
+        @OptionGroup var options: DataOptions
+        @Argument var nick: String
+
+        func run() throws {
+            try options.site().retire(nickname: nick)
+            Output.message("this site's location of '\(nick)' is retired; a running node tells the other clones")
         }
     }
 }

@@ -235,3 +235,44 @@ import Testing
         #expect(try a.site.actor(nickname: "alice").copiedTo.isEmpty)
     }
 }
+
+/// A site can retire its location; the others carry the channel on without it.
+@Suite struct RetireTests {
+    @Test func theOthersDropARetiredLocationAndItsQueue() throws {
+        let (a, b) = try TestSite.clonedPair(); defer { a.remove(); b.remove() }
+        _ = try a.site.replay(nickname: "alice", try b.site.log(nickname: "alice"))
+        _ = try a.put("alice", "k", "{}")  // queued for b
+        try b.site.retire(nickname: "alice")
+        _ = try a.site.replay(nickname: "alice", try b.site.log(nickname: "alice"))
+        let channel = try a.site.channel(nickname: "alice")
+        #expect(try a.site.liveLocations(of: channel).map(\.url) == ["https://a.example"])
+        #expect(try a.site.syncStatus(nickname: "alice").outbox == 0)
+        #expect(try a.site.actor(nickname: "alice").copiedTo.isEmpty)
+        #expect(try DeliveryPlanner(site: a.site).sends(channel: channel).isEmpty)
+    }
+
+    @Test func aRetiredSiteSendsWhatIsQueuedThenNothingAndServesNothing() throws {
+        let (a, b) = try TestSite.clonedPair(); defer { a.remove(); b.remove() }
+        _ = try b.site.replay(nickname: "alice", try a.site.log(nickname: "alice"))
+        try b.site.retire(nickname: "alice")
+        let planner = DeliveryPlanner(site: b.site)
+        let channel = try b.site.channel(nickname: "alice")
+        let sends = try planner.sends(channel: channel)
+        #expect(sends.count == 1 && sends.first?.isHeartbeat == false)
+        _ = try planner.record(.answered(DeliveryAnswer(deliveryReport: [])), of: try #require(sends.first))
+        b.clock.advance(by: 3_600_000)
+        #expect(try planner.plan(channel: channel).sends.isEmpty)  // no heartbeat from a retired location
+        #expect(try planner.plan(channel: channel).pulls.isEmpty)
+        #expect(throws: EngineError.retired("alice")) { try b.site.append(nickname: "alice", [Change(entity: "item", key: "k", op: .put, body: "{}")]) }
+        #expect(throws: EngineError.retired("alice")) { try b.site.discovery(nickname: "alice") }
+        #expect(EngineError.retired("alice").refusal.status == 410)
+    }
+
+    @Test func thePrimaryCannotRetire() throws {
+        let (a, b) = try TestSite.clonedPair(); defer { a.remove(); b.remove() }
+        _ = try a.site.replay(nickname: "alice", try b.site.log(nickname: "alice"))
+        let before = try a.site.channelStatus(nickname: "alice")
+        #expect(throws: EngineError.self) { try a.site.retire(nickname: "alice") }
+        #expect(try a.site.channelStatus(nickname: "alice") == before)
+    }
+}

@@ -53,6 +53,7 @@ extension Site {
         let site = try identity()
         return try store.write { tx in
             guard var channel = try tx.channel(nickname: nickname) else { throw EngineError.channelNotFound(nickname) }
+            guard try !isRetired(channel, in: tx) else { throw EngineError.retired(nickname) }
             if try staleWriterCause(channel: channel, in: tx) != nil {
                 channel = try rotateWriter(channel: channel, site: site, in: tx).channel
             }
@@ -66,6 +67,45 @@ extension Site {
             return location
         }
     }
+
+    /// Retires this site's location of the channel: its `location` entry is published again with
+    /// `deleted: true` and queued for every other location, in one transaction. The others stop
+    /// delivering to it and drop it from discovery, WebFinger and `copiedTo`; this site sends
+    /// what is still queued, then neither writes nor serves the channel (410). The primary
+    /// location cannot retire (another clone must become primary first), nor can the last one.
+    @discardableResult
+    public func retire(nickname: String) throws -> Location {
+        let site = try identity()
+        return try store.write { tx in
+            guard let channel = try tx.channel(nickname: nickname) else { throw EngineError.channelNotFound(nickname) }
+            let locations = try Self.locations(channel: channel, in: tx)
+            guard let own = locations.first(where: { $0.siteID == site.siteID }), !own.deleted else { throw EngineError.retired(nickname) }
+            guard !own.primary else {
+                throw EngineError.invalidArgument("this site is the primary location of '\(nickname)'; another clone must become primary before it can retire")
+            }
+            guard locations.contains(where: { !$0.deleted && $0.siteID != site.siteID }) else {
+                throw EngineError.invalidArgument("this is the only live location of '\(nickname)'; retiring it would leave the channel nowhere")
+            }
+            var location = try localLocation(channel: channel, keys: try channelKeys(channel), site: site, primary: false,
+                                              fallbacks: own.fallbacks, voided: own.voided)
+            location.deleted = true
+            location.sign(with: try channelKeys(channel))
+            let entries = try ChangeLog(limits: limits).append(
+                [Change(entity: "location", key: site.siteID.text, op: .put, body: try WireJSON.encodeCanonical(location))],
+                to: channel, in: tx, now: clock.nowMilliseconds())
+            try queueForPeers(entries, channel: channel, siteID: site.siteID, in: tx)
+            return location
+        }
+    }
+
+    /// Whether this site retired its location of the channel.
+    func isRetired(_ channel: ChannelRecord, in tx: StoreTransaction) throws -> Bool {
+        guard let me = try tx.site() else { return false }
+        return try Self.locations(channel: channel, in: tx).first { $0.siteID == me.siteID }?.deleted ?? false
+    }
+
+    /// Whether this site retired its location of the channel.
+    public func isRetired(_ channel: HostedChannel) throws -> Bool { try store.read { try isRetired(channel.record, in: $0) } }
 
     public func channel(nickname: String) throws -> HostedChannel { HostedChannel(try record(nickname: nickname)) }
 

@@ -44,7 +44,9 @@ public struct DeliveryPlanner: Sendable {
         let now = site.clock.nowMilliseconds()
         var sends: [SendAction] = []
         var wakeAt: UInt64?
-        for target in try site.deliveryTargets(channel: channel) {
+        // A retired location only sends what is still queued (its own deleted `location` last).
+        let retired = try site.isRetired(channel)
+        for target in try site.deliveryTargets(channel: channel) where !retired || target.queued > 0 {
             let heartbeatAt = (target.peer.lastDelivered ?? 0).addingSaturating(policy.heartbeatMilliseconds)
             let dueAt = max(target.peer.nextAttempt, target.queued > 0 ? 0 : heartbeatAt)
             if dueAt > now {
@@ -72,7 +74,8 @@ public struct DeliveryPlanner: Sendable {
     /// One pull per origin this site lacks entries of (DESIGN §5 catch-up): from the clone that
     /// reported them first (online before offline), then any other live clone.
     func pulls(channel: HostedChannel, keyURL: String) throws -> [PullAction] {
-        try site.catchUpNeeds(channel: channel.nickname).compactMap { need in
+        guard try !site.isRetired(channel) else { return [] }
+        return try site.catchUpNeeds(channel: channel.nickname).compactMap { need in
             guard let first = need.sources.first else { return nil }
             return PullAction(channel: channel, source: first, origin: need.origin, after: need.after, through: need.through,
                               limit: policy.packetEntries, keyURL: keyURL, fallbacks: Array(need.sources.dropFirst()))

@@ -47,6 +47,14 @@ struct LedgerWriter {
         return ids
     }
 
+    private struct DeletedField: Decodable { var deleted: Bool }
+
+    /// Whether the entry is a `location` put marking its site's location deleted (retired).
+    static func retiredSite(named entry: ChangeEntry) -> Bool {
+        guard entry.entity == "location", entry.op == .put else { return false }
+        return (try? WireJSON.decode(DeletedField.self, from: entry.body, what: "location"))?.deleted == true
+    }
+
     /// The writer id a `location` put names, if the entry is one.
     static func writerNamed(by entry: ChangeEntry) -> OriginID? {
         guard entry.entity == "location", entry.op == .put else { return nil }

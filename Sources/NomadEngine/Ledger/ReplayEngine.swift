@@ -106,6 +106,10 @@ public struct ReplayEngine: Sendable {
         }
         try ledger.finish()
         try tx.setClock(clock.last)
+        // A location that retired gets nothing more from this site.
+        for entry in report.appliedEntries where LedgerWriter.retiredSite(named: entry) {
+            if let site = try? SiteID(validating: entry.key) { try tx.clearOutbox(channel: channel.rowID, for: site) }
+        }
         // A healed site's new location names the entries it took back: drop them here too.
         let voided = report.appliedEntries.compactMap(LedgerWriter.voidedNamed(by:)).flatMap { $0 }
         if !voided.isEmpty {

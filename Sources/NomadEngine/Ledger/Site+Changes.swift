@@ -16,6 +16,7 @@ extension Site {
         return try store.write { tx in
             guard var channel = try tx.channel(nickname: nickname) else { throw EngineError.channelNotFound(nickname) }
             guard let me = try tx.site() else { throw EngineError.siteNotInitialised }
+            guard try !isRetired(channel, in: tx) else { throw EngineError.retired(nickname) }
             // Never reuse a seq: if any clone reports more of our own writer than we hold, we
             // were restored from a backup; take a new writer first (docs/PROTOCOL.md §3.2).
             if try staleWriterCause(channel: channel, in: tx) != nil {

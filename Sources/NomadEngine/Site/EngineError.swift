@@ -31,6 +31,8 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
     case replayedToken(windowMinutes: UInt64)
     /// The sending site is not a location of the channel and the packet does not introduce it.
     case unknownSender(String)
+    /// This site retired its location of the channel: it no longer serves or writes it.
+    case retired(String)
 
     public var description: String {
         switch self {
@@ -62,6 +64,8 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
             return why
         case .tooManyHeld(let origin, let limit, let from):
             return "\(limit) entries already wait for missing entries (origin \(origin) from seq \(from)); send the missing entries first. Nothing from this batch was applied"
+        case .retired(let nick):
+            return "this site retired its location of '\(nick)'; the other clones carry the channel on"
         case .unknownSender(let site):
             return "packet refused: site \(site) is not a location of this channel (send its location entry first)"
         case .replayedToken(let minutes):
@@ -82,6 +86,7 @@ extension EngineError {
         case .notForThisSite: return (403, ErrorBody(message: description))
         case .tooManyEntries: return (413, ErrorBody(message: description))
         case .channelNotFound: return (404, ErrorBody(message: description))
+        case .retired: return (410, ErrorBody(message: description))
         case .invalidChange, .invalidArgument, .channelExists: return (400, ErrorBody(message: description))
         case .siteNotInitialised, .siteAlreadyInitialised: return (500, ErrorBody(message: description))
         }

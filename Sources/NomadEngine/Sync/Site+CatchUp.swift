@@ -126,6 +126,7 @@ extension Site {
     public func acceptPull(channel: HostedChannel, from requester: SiteID, token: String, window: UInt64 = 30 * 60 * 1000) throws {
         let now = clock.nowMilliseconds()
         try store.write { tx in
+            guard try !isRetired(channel.record, in: tx) else { throw EngineError.retired(channel.nickname) }
             guard try tx.recordToken(token, now: now, windowStart: now > window ? now - window : 0) else {
                 throw EngineError.replayedToken(windowMinutes: window / 60_000)
             }

@@ -67,6 +67,7 @@ extension Site {
         guard let channel = try store.read({ try $0.channel(portableID: envelope.sender) }) else {
             throw EngineError.notForThisSite("channel \(envelope.sender.text) is not hosted on this site")
         }
+        guard try !store.read({ try isRetired(channel, in: $0) }) else { throw EngineError.retired(channel.nickname) }
         guard envelope.recipients.isEmpty || envelope.recipients.contains(channel.portableID) else {
             throw EngineError.notForThisSite("no recipient of this packet is hosted on this site")
         }
