@@ -95,7 +95,7 @@ struct StatusCommand: ParsableCommand {
     func run() throws {
         let status = try options.site().syncStatus(nickname: nick)
         if json { return try Output.json(status) }
-        print("\(status.nickname)  digest \(status.digest.prefix(16))…  entries \(status.entries)  held \(status.held)  outbox \(status.outbox)")
+        print("\(status.nickname)  digest \(status.digest.prefix(16))…  entries \(status.entries)  held \(status.held)  outbox \(status.outbox)\(status.retired ? "  (retired here)" : "")")
         if let why = status.diverged { print("DIVERGED: \(why)") }
         for loc in status.locations {
             let who = loc.isSelf ? "(this site)" : ""

@@ -254,7 +254,9 @@ import Testing
     @Test func aRetiredSiteSendsWhatIsQueuedThenNothingAndServesNothing() throws {
         let (a, b) = try TestSite.clonedPair(); defer { a.remove(); b.remove() }
         _ = try b.site.replay(nickname: "alice", try a.site.log(nickname: "alice"))
+        #expect(try b.site.syncStatus(nickname: "alice").retired == false)
         try b.site.retire(nickname: "alice")
+        #expect(try b.site.syncStatus(nickname: "alice").retired)
         let planner = DeliveryPlanner(site: b.site)
         let channel = try b.site.channel(nickname: "alice")
         let sends = try planner.sends(channel: channel)

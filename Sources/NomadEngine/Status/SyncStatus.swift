@@ -68,10 +68,12 @@ public struct SyncStatus: Sendable, Equatable, Codable {
     public var held: Int
     public var outbox: Int
     public var diverged: String?
+    /// This site retired its location of the channel: the rows show the clones as last heard.
+    public var retired: Bool
     public var locations: [LocationStatus]
 
     enum CodingKeys: String, CodingKey {
-        case nickname, digest, vector, entries, held, outbox, diverged, locations
+        case nickname, digest, vector, entries, held, outbox, diverged, retired, locations
         case portableID = "portable_id"
     }
 
@@ -85,6 +87,7 @@ public struct SyncStatus: Sendable, Equatable, Codable {
         try c.encode(held, forKey: .held)
         try c.encode(outbox, forKey: .outbox)
         try c.encode(diverged, forKey: .diverged)
+        try c.encode(retired, forKey: .retired)
         try c.encode(locations, forKey: .locations)
     }
 }
@@ -135,7 +138,7 @@ extension Site {
             return SyncStatus(nickname: channel.nickname, portableID: channel.portableID, digest: digest, vector: vector,
                               entries: try tx.entryCount(channel: channel.rowID), held: held,
                               outbox: depths.values.reduce(0, +), diverged: channel.diverged,
-                              locations: rows.sorted { ($0.isSelf ? 0 : 1, $0.url) < ($1.isSelf ? 0 : 1, $1.url) })
+                              retired: try isRetired(channel, in: tx), locations: rows.sorted { ($0.isSelf ? 0 : 1, $0.url) < ($1.isSelf ? 0 : 1, $1.url) })
         }
     }
 
