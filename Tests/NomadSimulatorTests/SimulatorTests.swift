@@ -42,27 +42,34 @@ struct SimulatorTests {
         #expect(c.traceDigest != a.traceDigest)
     }
 
-    /// The simulator can fail: with the heal after a fork answer switched off (the old rule),
-    /// a restored site's reused seqs are never taken back and some scenario does not converge.
-    @Test func withoutHealingAForkSomeScenarioFails() throws {
-        var failed: String?
-        for seed in UInt64(10_001)...10_100 where failed == nil {
-            var configuration = Simulation.Configuration(seed: seed, sites: 3, steps: 120)
-            configuration.healsForks = false
-            failed = try Simulation(configuration).run().failure
+    /// An old rule the simulator must catch, and what its first failing scenario must say.
+    enum OldRule: String, CaseIterable, Sendable {
+        /// A fork answer does not make the site heal: a restored site's reused seqs are never
+        /// taken back and some scenario does not converge.
+        case noForkHeal
+        /// A refused packet's report is recorded (the rule before one inbound transaction).
+        case recordsRefusedReports
+
+        /// Words the failure must contain (any failure will do when nil).
+        var expectedFailure: String? { self == .noForkHeal ? nil : "refused packets changed the receiver" }
+
+        func apply(to configuration: inout Simulation.Configuration) {
+            switch self {
+            case .noForkHeal: configuration.healsForks = false
+            case .recordsRefusedReports: configuration.recordsRefusedReports = true
+            }
         }
-        #expect(failed != nil, "no scenario failed without fork healing: the simulator would not catch that bug")
     }
 
-    /// The simulator can fail: with a refused packet's report recorded (the rule before one
-    /// inbound transaction), some refusal changes the receiver.
-    @Test func recordingRefusedReportsIsCaught() throws {
+    /// The simulator can fail: under each old rule some scenario of the first hundred fails.
+    @Test(arguments: OldRule.allCases)
+    func anOldRuleIsCaughtInSomeScenario(rule: OldRule) throws {
         var failed: String?
         for seed in UInt64(10_001)...10_100 where failed == nil {
             var configuration = Simulation.Configuration(seed: seed, sites: 3, steps: 120)
-            configuration.recordsRefusedReports = true
+            rule.apply(to: &configuration)
             failed = try Simulation(configuration).run().failure
         }
-        #expect(failed?.contains("refused packets changed the receiver") == true, "no scenario caught it: \(failed ?? "none failed")")
+        #expect(failed.map { failure in rule.expectedFailure.map(failure.contains) ?? true } == true, "\(rule): no scenario caught it (\(failed ?? "none failed"))")
     }
 }
