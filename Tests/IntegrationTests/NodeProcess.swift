@@ -5,20 +5,47 @@ import FoundationNetworking
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
-/// A free TCP port on 127.0.0.1 (bind to port 0, read it back, close).
+/// A free TCP port on 127.0.0.1, below the kernel's ephemeral range (32768–60999 on Linux).
+///
+/// Binding port 0 would hand out an ephemeral port, and outgoing connections (every HTTP client
+/// in the tests and in the nodes) take their local ports from the same range: between the probe
+/// and the node's own bind, a client socket could take the port ("Address already in use"). Ports
+/// from 20000–32767 are never given to client sockets; a process-wide counter keeps two nodes of
+/// this test run apart, and each candidate is probed with a bind before it is handed out.
 func freeLoopbackPort() throws -> Int {
+    for _ in 0..<PortCounter.span {
+        let port = PortCounter.next()
+        if try canBind(port) { return port }
+    }
+    throw Failure("no free loopback port in \(PortCounter.range)")
+}
+
+private enum PortCounter {
+    static let range = 20_000..<32_768
+    static var span: Int { range.count }
+    private static let counter = Mutex(Int.random(in: 0..<range.count))
+
+    static func next() -> Int {
+        counter.withLock { n in
+            n = (n + 1) % range.count
+            return range.lowerBound + n
+        }
+    }
+}
+
+private func canBind(_ port: Int) throws -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw Failure("socket() failed") }
     defer { close(fd) }
     var addr = sockaddr_in()
     addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = in_port_t(UInt16(port).bigEndian)
     addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-    guard bound == 0 else { throw Failure("bind() failed") }
-    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-    return Int(UInt16(bigEndian: addr.sin_port))
+    return withUnsafePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    } == 0
 }
 
 /// One site: its own data directory, a random loopback port, and `nomadsync serve` as a real

@@ -46,7 +46,10 @@ struct ThreeSiteTests {
             let locations = try a.status()["locations"] as? [[String: Any]] ?? []
             return locations.count == 3 && locations.allSatisfy { $0["state"] as? String == "online" }
         }
-        for node in [a, b, c] { #expect(await node.stop() == 0, "\(node.name) did not stop cleanly on SIGTERM") }
+        for node in [a, b, c] {
+            let status = await node.stop()
+            #expect(status == 0, "\(node.name) did not stop cleanly on SIGTERM (exit status \(status.map(String.init) ?? "none: still running after 10 s")); log:\n\(node.log(lines: 20))")
+        }
     }
 
     @Test func theAdminAPIWantsTheTokenAndValidatesBeforeWriting() async throws {

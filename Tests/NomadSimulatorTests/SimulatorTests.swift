@@ -9,19 +9,25 @@ struct SimulatorTests {
     static let batches = 8
 
     @Test(arguments: 0..<batches)
-    func seededScenariosHealToOneStateWithEveryWrite(batch: Int) throws {
+    func seededScenariosHealToOneStateWithEveryWrite(batch: Int) async throws {
         let per = (Self.scenarios + Self.batches - 1) / Self.batches
-        for seed in UInt64(batch * per + 1)...UInt64((batch + 1) * per) {
-            let result = try Simulation(.init(seed: seed, sites: 2 + Int(seed % 2), steps: 30)).run()
-            #expect(result.failure == nil, "\(result.failure ?? ""); reproduce: \(result.reproduction)")
-            if result.failure != nil { return }
+        let seeds = UInt64(batch * per + 1)...UInt64((batch + 1) * per)
+        let failed = try await onOwnThread { () throws -> Simulation.Result? in
+            for seed in seeds {
+                let result = try Simulation(.init(seed: seed, sites: 2 + Int(seed % 2), steps: 30)).run()
+                if result.failure != nil { return result }
+            }
+            return nil
         }
+        #expect(failed == nil, "\(failed?.failure ?? ""); reproduce: \(failed?.reproduction ?? "")")
     }
 
-    @Test func longerScenariosRestoreAndHealAndStillConverge() throws {
+    @Test func longerScenariosRestoreAndHealAndStillConverge() async throws {
         var restores = 0, heals = 0, joins = 0, locationChanges = 0, equalHLCs = 0
-        for seed in UInt64(10_001)...10_030 {
-            let result = try Simulation(.init(seed: seed, sites: 3, steps: 120)).run()
+        let results = try await onOwnThread {
+            try (UInt64(10_001)...10_030).map { try Simulation(.init(seed: $0, sites: 3, steps: 120)).run() }
+        }
+        for result in results {
             #expect(result.failure == nil, "\(result.failure ?? ""); reproduce: \(result.reproduction)")
             restores += result.restores
             heals += result.heals
@@ -34,11 +40,13 @@ struct SimulatorTests {
                 "no join (\(joins)), location change (\(locationChanges)) or equal-HLC pair (\(equalHLCs))")
     }
 
-    @Test func theSameSeedGivesTheSameEventsByteForByte() throws {
-        let a = try Simulation(.init(seed: 77, sites: 3, steps: 120)).run()
-        let b = try Simulation(.init(seed: 77, sites: 3, steps: 120)).run()
+    @Test func theSameSeedGivesTheSameEventsByteForByte() async throws {
+        let (a, b, c) = try await onOwnThread {
+            (try Simulation(.init(seed: 77, sites: 3, steps: 120)).run(),
+             try Simulation(.init(seed: 77, sites: 3, steps: 120)).run(),
+             try Simulation(.init(seed: 78, sites: 3, steps: 120)).run())
+        }
         #expect(a.traceDigest == b.traceDigest && a.trace == b.trace)
-        let c = try Simulation(.init(seed: 78, sites: 3, steps: 120)).run()
         #expect(c.traceDigest != a.traceDigest)
     }
 
@@ -63,13 +71,27 @@ struct SimulatorTests {
 
     /// The simulator can fail: under each old rule some scenario of the first hundred fails.
     @Test(arguments: OldRule.allCases)
-    func anOldRuleIsCaughtInSomeScenario(rule: OldRule) throws {
-        var failed: String?
-        for seed in UInt64(10_001)...10_100 where failed == nil {
-            var configuration = Simulation.Configuration(seed: seed, sites: 3, steps: 120)
-            rule.apply(to: &configuration)
-            failed = try Simulation(configuration).run().failure
+    func anOldRuleIsCaughtInSomeScenario(rule: OldRule) async throws {
+        let failed = try await onOwnThread { () throws -> String? in
+            for seed in UInt64(10_001)...10_100 {
+                var configuration = Simulation.Configuration(seed: seed, sites: 3, steps: 120)
+                rule.apply(to: &configuration)
+                if let failure = try Simulation(configuration).run().failure { return failure }
+            }
+            return nil
         }
         #expect(failed.map { failure in rule.expectedFailure.map(failure.contains) ?? true } == true, "\(rule): no scenario caught it (\(failed ?? "none failed"))")
+    }
+}
+
+/// Runs CPU-bound scenarios on a thread of their own. Swift Testing runs tests on the cooperative
+/// pool, which has one thread per core: synchronous scenario loops held both threads of a
+/// two-core CI machine for minutes, and the tests that drive real node processes, waiting for a
+/// thread to resume on, overran their bounds. Assertions stay in the calling test.
+func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread { continuation.resume(with: Result { try work() }) }
+        thread.stackSize = 8 << 20
+        thread.start()
     }
 }
