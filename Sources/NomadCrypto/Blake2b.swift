@@ -1,8 +1,26 @@
 import CSodium
 
-/// BLAKE2b (libsodium's `crypto_generichash`), unkeyed, in the two sizes nomadsync uses:
-/// 256 bits for entry ids and digests, 512 bits for `portable_id` and `site_id`.
+/// BLAKE2b (libsodium's `crypto_generichash`) in the two sizes nomadsync uses: 256 bits for
+/// entry ids and digests, 512 bits for `portable_id` and `site_id`; keyed, to derive the key a
+/// `key` entry's new channel seed is sealed under.
 public enum Blake2b {
+    /// Keyed BLAKE2b-256 of `bytes` under `key` (16–64 bytes): a secret derived from a secret.
+    public static func keyedHash256(_ bytes: some Collection<UInt8>, key: SecureBytes) throws -> SecureBytes {
+        Sodium.ensure()
+        guard key.count >= Int(crypto_generichash_keybytes_min()), key.count <= Int(crypto_generichash_keybytes_max()) else {
+            throw CryptoError.badLength(what: "BLAKE2b key", expected: Int(crypto_generichash_keybytes()), actual: key.count)
+        }
+        let input = Array(bytes)
+        return SecureBytes(count: 32) { out in
+            key.withUnsafeBytes { k in
+                input.withUnsafeBufferPointer { src in
+                    _ = crypto_generichash(out.baseAddress!.assumingMemoryBound(to: UInt8.self), 32, src.baseAddress, UInt64(src.count),
+                                           k.baseAddress!.assumingMemoryBound(to: UInt8.self), k.count)
+                }
+            }
+        }
+    }
+
     /// BLAKE2b-256 of the given bytes.
     public static func hash256(_ bytes: some Collection<UInt8>) -> [UInt8] { hash(bytes, size: 32) }
 

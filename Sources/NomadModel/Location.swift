@@ -117,4 +117,14 @@ public struct Location: Sendable, Equatable, Codable {
             throw ModelError.invalidField("location.site_id", reason: "is not derived from url and sitekey")
         }
     }
+
+    /// As `verify(channelPublicKey:)`, accepting a signature by any of `keys`: the channel's
+    /// current key or one it had before a rekey (a clone re-signs its location when it switches).
+    public func verify(anyOf keys: [[UInt8]]) throws {
+        var failure: any Error = ModelError.invalidField("location", reason: "no channel key to verify it with")
+        for key in keys {
+            do { return try verify(channelPublicKey: key) } catch { failure = error }
+        }
+        throw failure
+    }
 }

@@ -51,7 +51,7 @@ struct FederationRoutes: Sendable {
             throw ServerError(.badRequest, "message type '\(envelope.type.rawValue)' is not handled by this site yet; only sync is")
         }
         let opened = try site.openSync(envelope)
-        try check.verify(signature, request: request, location: opened.sender, channelKey: opened.channel.publicKey,
+        try check.verify(signature, request: request, location: opened.sender, channelKey: opened.signingKey,
                          required: HTTPSignature.postHeaders)
         let accepted = try site.acceptSync(opened, token: InboundCheck.header(request, "x-zot-token") ?? "",
                                            tokenWindow: check.configuration.tokenWindowMilliseconds)
@@ -88,9 +88,12 @@ struct FederationRoutes: Sendable {
     func servePage(_ request: Request, context: NodeContext) async throws -> Response {
         let signature = try check.signature(request, body: nil)
         let pid = try PortableID(validating: context.parameters.get("portable_id") ?? "")
-        guard let channel = try site.channel(portableID: pid) else {
+        // Any id the channel had: a clone that has not applied a rekey yet still signs with its
+        // former key, and the page is sealed to that clone's site key all the same.
+        guard let named = try site.channel(named: pid) else {
             throw ServerError(.forbidden, "channel \(pid.text) is not hosted on this site")
         }
+        let channel = named.channel
         let query = request.uri.queryParameters
         guard let originText = query["origin"] else { throw ServerError(.badRequest, "the origin query parameter is required") }
         let origin = try OriginID(validating: String(originText))
@@ -104,10 +107,10 @@ struct FederationRoutes: Sendable {
         guard let requester = try site.liveLocations(of: channel).first(where: { "\($0.idURL)#ed25519" == signature.keyID }) else {
             throw ServerError(.forbidden, "'\(signature.keyID.prefix(200))' is not a live location of this channel")
         }
-        try check.verify(signature, request: request, location: requester, channelKey: channel.publicKey, required: HTTPSignature.getHeaders)
+        try check.verify(signature, request: request, location: requester, channelKey: named.publicKey, required: HTTPSignature.getHeaders)
         try site.acceptPull(channel: channel, from: requester.siteID, token: InboundCheck.header(request, "x-zot-token") ?? "",
                             window: check.configuration.tokenWindowMilliseconds)
-        return try Self.json(try site.servePage(channel: channel, to: requester, origin: origin, after: after, limit: limit,
+        return try Self.json(try site.servePage(channel: channel, as: pid, to: requester, origin: origin, after: after, limit: limit,
                                                 maxBytes: check.configuration.packetBytes))
     }
 

@@ -131,6 +131,23 @@ enum Schema {
                 );
                 """)
         }
+        migrator.registerMigration("v5-keys") { db in
+            // The keys a channel had before a rekey: `valid` 1 while linked (update:false: the old
+            // portable_id stays valid), 0 once superseded (update:true, or a losing concurrent
+            // rekey). The seed stays (sealed under the host key): it opens the next `key` entry
+            // and answers a lagging clone's pull signed with it.
+            try db.execute(sql: """
+                CREATE TABLE former_key (
+                    channel INTEGER NOT NULL REFERENCES channel(id) ON DELETE CASCADE,
+                    portable_id TEXT NOT NULL,
+                    public_key BLOB NOT NULL CHECK (length(public_key) = 32),
+                    seed_sealed BLOB NOT NULL,
+                    valid INTEGER NOT NULL CHECK (valid IN (0, 1)),
+                    PRIMARY KEY (channel, portable_id)
+                );
+                CREATE INDEX former_key_id ON former_key (portable_id);
+                """)
+        }
         return migrator
     }
 }

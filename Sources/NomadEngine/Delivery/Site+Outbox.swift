@@ -55,10 +55,16 @@ extension Site {
                            maxBytes: Int = 2 * 1024 * 1024) throws -> OutboundPacket {
         let site = try identity()
         let limit = min(maxEntries ?? limits.maxEntriesPerPacket, limits.maxEntriesPerPacket)
-        let (channel, queued, vector) = try store.read { tx -> (ChannelRecord, [QueuedEntry], VersionVector) in
+        let (channel, queued, vector, rekeys) = try store.read { tx -> (ChannelRecord, [QueuedEntry], VersionVector, [ChangeEntry]) in
             guard let channel = try tx.channel(nickname: nickname) else { throw EngineError.channelNotFound(nickname) }
-            return (channel, try tx.queued(channel: channel.rowID, for: location.siteID, limit: limit),
-                    try tx.vector(channel: channel.rowID))
+            // A rekeyed channel signs with its new key: every packet carries the `key` entries,
+            // so a clone that has not applied them yet can tell the new id is this channel's.
+            let rekeys = try tx.stateRows(channel: channel.rowID, entity: "key").flatMap { row -> [ChangeEntry] in
+                guard let place = try tx.place(channel: channel.rowID, entryID: row.entryID) else { return [] }
+                return try tx.entries(channel: channel.rowID, origin: place.origin, after: place.seq > 0 ? place.seq - 1 : 0, limit: 1)
+            }
+            return (channel, try tx.queued(channel: channel.rowID, for: location.siteID, limit: max(1, limit - rekeys.count)),
+                    try tx.vector(channel: channel.rowID), rekeys)
         }
         var taken: [QueuedEntry] = []
         var bytes = 0
@@ -68,7 +74,8 @@ extension Site {
             taken.append(q)
             bytes += size
         }
-        let data = SyncData(channel: channel.portableID, from: site.siteID, entries: taken.map(\.entry), vector: vector,
+        let carried = rekeys.filter { key in !taken.contains { $0.entry.id == key.id } }
+        let data = SyncData(channel: channel.portableID, from: site.siteID, entries: taken.map(\.entry) + carried, vector: vector,
                             digest: StateDigest(bytes: channel.digest).hex)
         let sealKey = try Base64URL.decode(location.sealkey, what: "sealkey of \(location.siteID.text)", length: SealKeyPair.publicKeyLength)
         let binding = Envelope.binding(type: .sync, sender: channel.portableID, siteID: site.siteID, recipientSiteID: location.siteID)

@@ -146,17 +146,43 @@ public struct ReplayEngine: Sendable {
         }
     }
 
-    /// Every entry's origin must be a writer id that a `location` entry of the channel names:
-    /// one already held, or one in this batch (how a new clone or a new writer introduces itself).
+    /// Every `key` entry must be a verified rekey of this channel, and every `location` entry
+    /// must be signed whole by one of the channel's keys: the current one, a former one, or one a
+    /// verified rekey (held or in this batch) connects to them.
     func checkOrigins(_ entries: [ChangeEntry], channel: ChannelRecord, in tx: StoreTransaction) throws {
-        // A location is trusted only whole: signed by the channel key over every field.
+        var chain: KeyChain?
+        func loadChain() throws -> KeyChain {
+            if let chain { return chain }
+            let loaded = KeyChain(rows: try tx.stateRows(channel: channel.rowID, entity: "key"), guid: channel.guid)
+            chain = loaded
+            return loaded
+        }
+        for (index, entry) in entries.enumerated() where entry.entity == "key" {
+            do {
+                var loaded = try loadChain()
+                if let step = try KeyChain.step(entity: entry.entity, key: entry.key, op: entry.op, body: entry.body, hlc: entry.hlc,
+                                                entryID: entry.id, guid: channel.guid) { loaded.add(step) }
+                chain = loaded
+            } catch let error as ModelError {
+                throw EngineError.invalidEntry(index: index, id: entry.id, reason: error.description)
+            } catch {
+                throw EngineError.invalidEntry(index: index, id: entry.id, reason: "the rekey does not verify")
+            }
+        }
+        var keys: [[UInt8]]?
+        // A location is trusted only whole: signed by a channel key over every field.
         for (index, entry) in entries.enumerated() where entry.entity == "location" && entry.op == .put {
             do {
                 let location = try WireJSON.decode(Location.self, from: entry.body, what: "location", maxDepth: limits.maxJSONDepth)
                 guard location.siteID.text == entry.key else {
                     throw ModelError.invalidField("location", reason: "its key is not its site_id")
                 }
-                try location.verify(channelPublicKey: channel.publicKey)
+                if (try? location.verify(channelPublicKey: channel.publicKey)) == nil {
+                    if keys == nil {
+                        keys = try loadChain().trusted(from: [channel.publicKey] + tx.formerKeys(channel: channel.rowID).map(\.publicKey))
+                    }
+                    try location.verify(anyOf: keys ?? [channel.publicKey])
+                }
             } catch let error as ModelError {
                 throw EngineError.invalidEntry(index: index, id: entry.id, reason: error.description)
             }

@@ -37,7 +37,9 @@ extension Site {
     public func replay(channel: HostedChannel, _ entries: [ChangeEntry], limits: WireLimits? = nil) throws -> ReplayReport {
         let limits = limits ?? self.limits
         return try store.write { tx in
-            try ReplayEngine(limits: limits).apply(entries, to: channel.record, in: tx, now: clock.nowMilliseconds())
+            let report = try ReplayEngine(limits: limits).apply(entries, to: channel.record, in: tx, now: clock.nowMilliseconds())
+            try resolveKeys(of: channel.record, in: tx)
+            return report
         }
     }
 

@@ -33,6 +33,11 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
     case unknownSender(String)
     /// This site retired its location of the channel: it no longer serves or writes it.
     case retired(String)
+    /// A request named or was signed under a portable_id that a rekey with `update:true`
+    /// replaced: it is refused from then on.
+    case supersededID(String)
+    /// A rekey whose signatures or ids do not verify.
+    case invalidRekey(String)
 
     public var description: String {
         switch self {
@@ -66,6 +71,10 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
             return "\(limit) entries already wait for missing entries (origin \(origin) from seq \(from)); send the missing entries first. Nothing from this batch was applied"
         case .retired(let nick):
             return "this site retired its location of '\(nick)'; the other clones carry the channel on"
+        case .supersededID(let id):
+            return "portable_id \(id) was replaced by a rekey (update) and is no longer valid for this channel"
+        case .invalidRekey(let why):
+            return "rekey refused: \(why); nothing was changed"
         case .unknownSender(let site):
             return "packet refused: site \(site) is not a location of this channel (send its location entry first)"
         case .replayedToken(let minutes):
@@ -87,6 +96,8 @@ extension EngineError {
         case .tooManyEntries: return (413, ErrorBody(message: description))
         case .channelNotFound: return (404, ErrorBody(message: description))
         case .retired: return (410, ErrorBody(message: description))
+        case .supersededID: return (410, ErrorBody(message: description, code: "rekeyed"))
+        case .invalidRekey: return (401, ErrorBody(message: description))
         case .invalidChange, .invalidArgument, .channelExists: return (400, ErrorBody(message: description))
         case .siteNotInitialised, .siteAlreadyInitialised: return (500, ErrorBody(message: description))
         }

@@ -60,10 +60,14 @@ extension Site {
     /// A page holds at most `limit` entries (capped by the wire limit) and at most `maxBytes` of
     /// entry bodies and keys, but always at least one entry when there is one, so it is bounded
     /// in bytes as well as in entries.
-    public func servePage(channel: HostedChannel, to requester: Location, origin: OriginID, after: UInt64, limit: Int,
-                          maxBytes: Int = 2 * 1024 * 1024) throws -> SealedPage {
+    ///
+    /// `portableID` is the id the request named (a former one for a clone that has not applied a
+    /// rekey yet): the page names it and is signed with the key behind it.
+    public func servePage(channel: HostedChannel, as portableID: PortableID? = nil, to requester: Location, origin: OriginID, after: UInt64,
+                          limit: Int, maxBytes: Int = 2 * 1024 * 1024) throws -> SealedPage {
         let site = try identity()
-        let keys = try channelKeys(channel)
+        let pid = portableID ?? channel.portableID
+        let keys = try self.keys(of: channel.record, named: pid)
         let cap = max(1, min(limit, limits.maxEntriesPerPacket))
         let (entries, vector, digest) = try store.read { tx -> ([ChangeEntry], VersionVector, [UInt8]) in
             let fresh = try tx.channel(portableID: channel.portableID) ?? channel.record
@@ -78,13 +82,13 @@ extension Site {
             taken.append(entry)
             bytes += size
         }
-        let page = SyncPage(channel: channel.portableID, from: site.siteID, origin: origin, after: after,
+        let page = SyncPage(channel: pid, from: site.siteID, origin: origin, after: after,
                             entries: taken, more: entries.count > taken.count, vector: vector,
                             digest: StateDigest(bytes: digest).hex)
         let sealKey = try Base64URL.decode(requester.sealkey, what: "sealkey of \(requester.siteID.text)", length: SealKeyPair.publicKeyLength)
-        let binding = SyncPage.binding(channel: channel.portableID, server: site.siteID, requester: requester.siteID, origin: origin, after: after)
+        let binding = SyncPage.binding(channel: pid, server: site.siteID, requester: requester.siteID, origin: origin, after: after)
         let sealed = try SealedPayload.seal(Array(try WireJSON.encode(page).utf8), to: sealKey, additionalData: binding, random: random)
-        return SealedPage(channel: channel.portableID, siteID: site.siteID, origin: origin, after: after, data: sealed,
+        return SealedPage(channel: pid, siteID: site.siteID, origin: origin, after: after, data: sealed,
                           signature: keys.signatureText(over: Array(sealed.data.utf8)))
     }
 
@@ -117,6 +121,7 @@ extension Site {
         try store.write { tx in
             let report = try ReplayEngine(limits: limits).apply(page.entries, to: channel.record, in: tx, now: clock.nowMilliseconds())
             _ = try recordReport(channel: channel.record, from: page.from, vector: page.vector, digest: page.digest, in: tx)
+            try resolveKeys(of: channel.record, in: tx)
             return report
         }
     }

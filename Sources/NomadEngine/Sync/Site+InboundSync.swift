@@ -9,6 +9,8 @@ public struct OpenedSync: Sendable {
     public var data: SyncData
     /// The sending location: its `id_url` is the key id the request must be signed with.
     public var sender: Location
+    /// The channel key the request must be signed with: the one behind the envelope's sender id.
+    public var signingKey: [UInt8]
 }
 
 /// What accepting a sync packet did.
@@ -57,19 +59,19 @@ extension Site {
     }
 
     /// Opens a sync envelope addressed to this site, read-only: nothing of it is recorded yet.
-    /// Checks that the channel is hosted here, that the payload opens with the binding to this
-    /// site, that the data names the same channel and site as the envelope, and that the sending
-    /// site is a live location of the channel (or introduces itself with a signed `location` entry).
-    /// The caller verifies the request's signature against `sender`, then calls `acceptSync`.
+    /// Checks that the channel is hosted here under the sender's portable_id (its current id, a
+    /// linked former one, or a new id the packet's own `key` entries lead to from one of them),
+    /// that the payload opens with the binding to this site, that the data names the same channel
+    /// and site as the envelope, and that the sending site is a live location of the channel (or
+    /// introduces itself with a signed `location` entry). The caller verifies the request's
+    /// signature with `signingKey` for `sender`, then calls `acceptSync`.
     public func openSync(_ envelope: Envelope) throws -> OpenedSync {
         guard envelope.type == .sync else { throw EngineError.notForThisSite("expected a sync message, got \(envelope.type.rawValue)") }
         let site = try identity()
-        guard let channel = try store.read({ try $0.channel(portableID: envelope.sender) }) else {
+        let named = try store.read { try self.channel(named: envelope.sender, in: $0) }
+        if let named, !named.valid { throw EngineError.supersededID(envelope.sender.text) }
+        guard named != nil || envelope.recipients.isEmpty || envelope.recipients.contains(envelope.sender) else {
             throw EngineError.notForThisSite("channel \(envelope.sender.text) is not hosted on this site")
-        }
-        guard try !store.read({ try isRetired(channel, in: $0) }) else { throw EngineError.retired(channel.nickname) }
-        guard envelope.recipients.isEmpty || envelope.recipients.contains(channel.portableID) else {
-            throw EngineError.notForThisSite("no recipient of this packet is hosted on this site")
         }
         let plain = try envelope.data.open(with: site.seal, additionalData: envelope.binding(recipientSiteID: site.siteID))
         let data = try WireJSON.decode(SyncData.self, from: Data(plain), what: "sync data", maxDepth: limits.maxJSONDepth)
@@ -79,8 +81,16 @@ extension Site {
         guard data.entries.count <= limits.maxEntriesPerPacket else {
             throw EngineError.tooManyEntries(count: data.entries.count, limit: limits.maxEntriesPerPacket)
         }
+        guard let resolved = try named ?? store.read({ try self.channel(introducing: envelope.sender, by: data.entries, in: $0) }) else {
+            throw EngineError.notForThisSite("channel \(envelope.sender.text) is not hosted on this site")
+        }
+        let channel = resolved.channel
+        guard try !store.read({ try isRetired(channel, in: $0) }) else { throw EngineError.retired(channel.nickname) }
+        guard envelope.recipients.isEmpty || envelope.recipients.contains(envelope.sender) || envelope.recipients.contains(channel.portableID) else {
+            throw EngineError.notForThisSite("no recipient of this packet is hosted on this site")
+        }
         let sender = try senderLocation(envelope.siteID, of: channel, introducedBy: data.entries)
-        return OpenedSync(channel: HostedChannel(channel), data: data, sender: sender)
+        return OpenedSync(channel: HostedChannel(channel), data: data, sender: sender, signingKey: resolved.publicKey)
     }
 
     /// Accepts an opened packet in **one** transaction: the request token (refused if seen in
@@ -100,6 +110,7 @@ extension Site {
             if let channel = try tx.channel(portableID: opened.channel.portableID), try staleWriterCause(channel: channel, in: tx) != nil {
                 healed = try rotateWriter(channel: channel, site: try identity(in: tx), in: tx).report
             }
+            try resolveKeys(of: opened.channel.record, in: tx)
             return AcceptedSync(report: report, divergence: divergence, healed: healed)
         }
     }
@@ -146,7 +157,7 @@ extension Site {
         for entry in entries where entry.entity == "location" && entry.key == siteID.text && entry.op == .put {
             guard let location = try? WireJSON.decode(Location.self, from: entry.body, what: "location"),
                   location.siteID == siteID, !location.deleted,
-                  (try? location.verify(channelPublicKey: channel.publicKey)) != nil else { continue }
+                  (try? location.verify(anyOf: try trustedKeys(of: channel, with: entries))) != nil else { continue }
             return location
         }
         throw EngineError.unknownSender(siteID.text)

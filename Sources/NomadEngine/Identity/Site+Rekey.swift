@@ -1,0 +1,137 @@
+import NomadCrypto
+import NomadModel
+import NomadStore
+
+/// What a rekey made.
+public struct RekeyOutcome: Sendable, Equatable, Codable {
+    public var oldPortableID: PortableID
+    public var newPortableID: PortableID
+    public var update: Bool
+    /// The signed rekey data, as it goes out in `rekey` messages.
+    public var rekey: SignedRekey
+
+    enum CodingKeys: String, CodingKey {
+        case update, rekey
+        case oldPortableID = "old_portable_id"
+        case newPortableID = "new_portable_id"
+    }
+}
+
+/// Where the channel's keys stand after resolving its rekeys.
+struct KeyResolution {
+    /// The channel moved to another key in this transaction.
+    var switched = false
+    /// The newest agreed key this site cannot open yet (a rekey whose predecessor it lacks).
+    var pending: PortableID?
+}
+
+extension Site {
+    /// Gives a channel a new key pair (DESIGN §8), in one transaction: a `key` entry carrying the
+    /// rekey data signed by the old and the new key, and the new seed sealed under a key derived
+    /// from the old seed; with `update: false` also a `link` entry (old ↔ new, both stay valid).
+    /// The channel switches to the new key and portable_id at once, re-signs this site's
+    /// `location`, and every entry is queued for the other clones, which switch when they apply
+    /// the `key` entry.
+    ///
+    /// ```swift
+    /// let outcome = try site.rekey(nickname: "alice", update: true)   // the old id is refused from now on
+    /// ```
+    @discardableResult
+    public func rekey(nickname: String, update: Bool) throws -> RekeyOutcome {
+        let site = try identity()
+        return try store.write { tx in
+            guard var channel = try tx.channel(nickname: nickname) else { throw EngineError.channelNotFound(nickname) }
+            guard try !isRetired(channel, in: tx) else { throw EngineError.retired(nickname) }
+            if try staleWriterCause(channel: channel, in: tx) != nil {
+                channel = try rotateWriter(channel: channel, site: site, in: tx).channel
+            }
+            let old = try channelKeys(channel)
+            let new = SigningKeyPair.generate(using: random)
+            let data = RekeyData(channel: channel.guid, oldKey: old.publicKey, newKey: new.publicKey, update: update, date: clock.nowText())
+            let signed = try SignedRekey.make(data, old: old, new: new)
+            let body = try KeyEntryBody(signed, old: old, new: new, random: random)
+            var changes = [Change(entity: "key", key: data.newPortableID.text, op: .put, body: try WireJSON.encodeCanonical(body))]
+            if !update {
+                changes.append(Change(entity: "link", key: data.oldPortableID.text, op: .put,
+                                      body: try WireJSON.encodeCanonical(["old": data.oldPortableID.text, "new": data.newPortableID.text])))
+            }
+            let entries = try ChangeLog(limits: limits).append(changes, to: channel, in: tx, now: clock.nowMilliseconds())
+            try queueForPeers(entries, channel: channel, siteID: site.siteID, in: tx)
+            try resolveKeys(channel: channel, site: site, in: tx)
+            return RekeyOutcome(oldPortableID: data.oldPortableID, newPortableID: data.newPortableID, update: update, rekey: signed)
+        }
+    }
+
+    /// Moves the channel to the key its `key` entries agree on (`KeyChain.canonical`), as far as
+    /// this site can open the new seeds, inside `tx`. The keys it leaves go to `former_key`:
+    /// valid when the rekey that left them was a link (`update: false`), superseded otherwise.
+    /// After a switch this site's own `location` is published again, signed with the new key.
+    @discardableResult
+    func resolveKeys(channel: ChannelRecord, site: SiteIdentity, in tx: StoreTransaction) throws -> KeyResolution {
+        let rows = try tx.stateRows(channel: channel.rowID, entity: "key")
+        guard !rows.isEmpty else { return KeyResolution() }
+        let formers = try tx.formerKeys(channel: channel.rowID)
+        let chain = KeyChain(rows: rows, guid: channel.guid).canonical(anchors: [channel.publicKey] + formers.map(\.publicKey))
+        guard let first = chain.first, let last = chain.last else { return KeyResolution() }
+        let keys = [first.oldKey] + chain.map(\.newKey)
+        // Start from the newest key of the chain whose seed this site holds.
+        guard let start = keys.lastIndex(where: { key in key == channel.publicKey || formers.contains { $0.publicKey == key } }) else {
+            return KeyResolution(pending: last.data.newPortableID)
+        }
+        var pair = try keys[start] == channel.publicKey ? channelKeys(channel)
+            : SigningKeyPair(seed: try store.openSecret(formers.first { $0.publicKey == keys[start] }!.seedSealed, what: "former channel key"))
+        var opened: [Int: SigningKeyPair] = [start: pair]
+        var reached = start
+        for index in start..<chain.count {
+            guard let next = try? chain[index].body.openKeys(oldSeed: pair.seed) else { break }
+            pair = next
+            reached = index + 1
+            opened[reached] = next
+        }
+        var resolution = KeyResolution(pending: reached < chain.count ? last.data.newPortableID : nil)
+        func validity(of key: [UInt8]) -> Bool {
+            guard let index = keys.firstIndex(of: key), index < chain.count else { return false }
+            return !chain[index].data.update
+        }
+        // Former keys follow the agreed chain: linked ones stay valid, the others are superseded.
+        for former in formers where former.valid != validity(of: former.publicKey) {
+            var changed = former
+            changed.valid = validity(of: former.publicKey)
+            try tx.saveFormerKey(channel: channel.rowID, changed)
+        }
+        let target = keys[reached]
+        guard target != channel.publicKey else { return resolution }
+
+        try tx.saveFormerKey(channel: channel.rowID, FormerKey(portableID: channel.portableID, publicKey: channel.publicKey,
+                                                               seedSealed: channel.seedSealed, valid: validity(of: channel.publicKey)))
+        for (index, keys) in opened where index != reached && keys.publicKey != channel.publicKey
+            && !formers.contains(where: { $0.publicKey == keys.publicKey }) {
+            try tx.saveFormerKey(channel: channel.rowID, FormerKey(portableID: PortableID(guid: channel.guid, publicKey: keys.publicKey),
+                                                                   publicKey: keys.publicKey, seedSealed: try store.sealSecret(keys.seed, random: random),
+                                                                   valid: validity(of: keys.publicKey)))
+        }
+        let newID = PortableID(guid: channel.guid, publicKey: pair.publicKey)
+        try tx.setChannelKey(channel: channel.rowID, portableID: newID, publicKey: pair.publicKey,
+                             seedSealed: try store.sealSecret(pair.seed, random: random))
+        resolution.switched = true
+        // This site's location, signed again with the key it now holds.
+        guard let switched = try tx.channel(portableID: newID),
+              let own = try Self.locations(channel: switched, in: tx).first(where: { $0.siteID == site.siteID && !$0.deleted }) else {
+            return resolution
+        }
+        let location = try localLocation(channel: switched, keys: pair, site: site, primary: own.primary,
+                                         fallbacks: own.fallbacks, voided: own.voided)
+        let entries = try ChangeLog(limits: limits).append(
+            [Change(entity: "location", key: site.siteID.text, op: .put, body: try WireJSON.encodeCanonical(location))],
+            to: switched, in: tx, now: clock.nowMilliseconds())
+        try queueForPeers(entries, channel: switched, siteID: site.siteID, in: tx)
+        return resolution
+    }
+
+    /// Runs `resolveKeys` for the channel as stored now (the caller's replay may have changed it).
+    func resolveKeys(of channel: ChannelRecord, in tx: StoreTransaction) throws {
+        guard let channel = try tx.channel(rowID: channel.rowID),
+              !(try tx.stateRows(channel: channel.rowID, entity: "key")).isEmpty else { return }
+        _ = try resolveKeys(channel: channel, site: try identity(in: tx), in: tx)
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import GRDB
+import NomadModel
+
+/// A key a channel had before a rekey (table `former_key`).
+public struct FormerKey: Sendable, Equatable {
+    public var portableID: PortableID
+    public var publicKey: [UInt8]
+    public var seedSealed: [UInt8]
+    /// Still valid (linked by a rekey with `update:false`); false once superseded.
+    public var valid: Bool
+
+    public init(portableID: PortableID, publicKey: [UInt8], seedSealed: [UInt8], valid: Bool) {
+        self.portableID = portableID
+        self.publicKey = publicKey
+        self.seedSealed = seedSealed
+        self.valid = valid
+    }
+}
+
+extension StoreTransaction {
+    func formerKey(from row: Row) throws -> FormerKey {
+        FormerKey(portableID: try PortableID(validating: row["portable_id"]), publicKey: Array(row["public_key"] as Data),
+                  seedSealed: Array(row["seed_sealed"] as Data), valid: (row["valid"] as Int64) == 1)
+    }
+
+    /// Every former key of a channel, in the order they were retired.
+    public func formerKeys(channel: Int64) throws -> [FormerKey] {
+        try Row.fetchAll(try db.cachedStatement(sql: "SELECT * FROM former_key WHERE channel = ? ORDER BY rowid"), arguments: [channel])
+            .map(formerKey(from:))
+    }
+
+    /// The channel a former portable_id belonged to, with that key.
+    public func channel(formerPortableID: PortableID) throws -> (ChannelRecord, FormerKey)? {
+        guard let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM former_key WHERE portable_id = ?"),
+                                         arguments: [formerPortableID.text]) else { return nil }
+        let id: Int64 = row["channel"]
+        guard let channel = try Row.fetchOne(try db.cachedStatement(sql: "SELECT \(Self.channelColumns) FROM channel WHERE id = ?"),
+                                             arguments: [id]).map(channel(from:)) else { return nil }
+        return (channel, try formerKey(from: row))
+    }
+
+    public func channel(rowID: Int64) throws -> ChannelRecord? {
+        try Row.fetchOne(try db.cachedStatement(sql: "SELECT \(Self.channelColumns) FROM channel WHERE id = ?"), arguments: [rowID])
+            .map(channel(from:))
+    }
+
+    /// Records a key the channel no longer uses (or updates whether it is still valid).
+    public func saveFormerKey(channel: Int64, _ key: FormerKey) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO former_key (channel, portable_id, public_key, seed_sealed, valid) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (channel, portable_id) DO UPDATE SET valid = excluded.valid
+            """).execute(arguments: [channel, key.portableID.text, Data(key.publicKey), Data(key.seedSealed), key.valid ? 1 : 0])
+    }
+
+    /// Makes a key the channel's current one; the portable_id follows the key. A former key that
+    /// becomes current again leaves `former_key`.
+    public func setChannelKey(channel: Int64, portableID: PortableID, publicKey: [UInt8], seedSealed: [UInt8]) throws {
+        try db.cachedStatement(sql: "DELETE FROM former_key WHERE channel = ? AND portable_id = ?").execute(arguments: [channel, portableID.text])
+        try db.cachedStatement(sql: "UPDATE channel SET portable_id = ?, public_key = ?, seed_sealed = ? WHERE id = ?")
+            .execute(arguments: [portableID.text, Data(publicKey), Data(seedSealed), channel])
+    }
+}
