@@ -118,6 +118,14 @@ public struct KeyEntryBody: Codable, Sendable, Equatable {
 
     public var signed: SignedRekey { SignedRekey(rekey: rekey, oldSig: oldSig, newSig: newSig) }
 
+    /// A body as received (nothing checked yet: `signed.verified()` and `openKeys` check).
+    public init(rekey: String, oldSig: String, newSig: String, seed: String) {
+        self.rekey = rekey
+        self.oldSig = oldSig
+        self.newSig = newSig
+        self.seed = seed
+    }
+
     /// Seals `new`'s seed under the key derived from `old`'s seed.
     public init(_ signed: SignedRekey, old: SigningKeyPair, new: SigningKeyPair, random: any RandomSource) throws {
         rekey = signed.rekey

@@ -175,7 +175,7 @@ enum WinnerModel {
             guard let winner = best["\(row.entity)\u{0}\(row.key)"], winner.id == row.entryID else {
                 return "\(row.entity)/\(row.key) holds \(row.entryID.prefix(10)), the log's winner is another entry"
             }
-            digest.add(StateDigest.term(channel: record.portableID, entity: row.entity, key: row.key, entryID: row.entryID))
+            digest.add(StateDigest.term(guid: record.guid, entity: row.entity, key: row.key, entryID: row.entryID))
         }
         let status = try site.channelStatus(nickname: channel)
         return digest.hex == status.digest ? nil : "the digest is not the sum over the winners"

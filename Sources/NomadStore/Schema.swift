@@ -1,4 +1,6 @@
+import Foundation
 import GRDB
+import NomadModel
 
 /// Every table of the store, created by one migrator. Constraints live here, not only in Swift:
 /// a sequence number cannot repeat for an origin, an entry id cannot repeat for a channel.
@@ -147,6 +149,19 @@ enum Schema {
                 );
                 CREATE INDEX former_key_id ON former_key (portable_id);
                 """)
+        }
+        migrator.registerMigration("v6-digest-guid") { db in
+            // The digest's terms name the channel by its guid (a rekey changes the portable_id,
+            // not the state): every stored digest is summed again from the state rows.
+            for channel in try Row.fetchAll(db, sql: "SELECT id, guid FROM channel") {
+                let id: Int64 = channel["id"]
+                let guid: String = channel["guid"]
+                var digest = StateDigest.zero
+                for row in try Row.fetchAll(db, sql: "SELECT entity, key, entry_id FROM state WHERE channel = ?", arguments: [id]) {
+                    digest.add(StateDigest.term(guid: guid, entity: row["entity"], key: row["key"], entryID: row["entry_id"]))
+                }
+                try db.execute(sql: "UPDATE channel SET digest = ? WHERE id = ?", arguments: [Data(digest.bytes), id])
+            }
         }
         return migrator
     }

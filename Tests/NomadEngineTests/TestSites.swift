@@ -68,7 +68,7 @@ struct TestSite {
         let channel = try site.channel(nickname: nick)
         var digest = StateDigest.zero
         for row in try site.state(nickname: nick, includeDeleted: true) {
-            digest.add(StateDigest.term(channel: channel.portableID, entity: row.entity, key: row.key, entryID: row.entryID))
+            digest.add(StateDigest.term(guid: channel.guid, entity: row.entity, key: row.key, entryID: row.entryID))
         }
         return digest.hex
     }

@@ -43,10 +43,10 @@ enum LedgerRepair {
             guard done.insert(document).inserted,
                   let row = try tx.stateRow(channel: channel.rowID, entity: entry.entity, key: entry.key),
                   gone.contains(Array(row.entryID.utf8)) else { continue }
-            digest.subtract(StateDigest.term(channel: channel.portableID, entity: row.entity, key: row.key, entryID: row.entryID))
+            digest.subtract(StateDigest.term(guid: channel.guid, entity: row.entity, key: row.key, entryID: row.entryID))
             let remaining = try tx.entries(channel: channel.rowID, entity: entry.entity, key: entry.key)
             if let best = remaining.max(by: { LedgerWriter.beats($1, $0) }) {
-                digest.add(StateDigest.term(channel: channel.portableID, entity: best.entity, key: best.key, entryID: best.id))
+                digest.add(StateDigest.term(guid: channel.guid, entity: best.entity, key: best.key, entryID: best.id))
                 try tx.putState(channel: channel.rowID, from: best)
             } else {
                 try tx.deleteState(channel: channel.rowID, entity: entry.entity, key: entry.key)

@@ -77,9 +77,9 @@ struct LedgerWriter {
         let current = try tx.stateRow(channel: channel.rowID, entity: entry.entity, key: entry.key)
         if let current {
             guard Self.wins(entry, over: current) else { return false }
-            digest.subtract(StateDigest.term(channel: channel.portableID, entity: current.entity, key: current.key, entryID: current.entryID))
+            digest.subtract(StateDigest.term(guid: channel.guid, entity: current.entity, key: current.key, entryID: current.entryID))
         }
-        digest.add(StateDigest.term(channel: channel.portableID, entity: entry.entity, key: entry.key, entryID: entry.id))
+        digest.add(StateDigest.term(guid: channel.guid, entity: entry.entity, key: entry.key, entryID: entry.id))
         try tx.putState(channel: channel.rowID, from: entry)
         return true
     }

@@ -1,8 +1,8 @@
 import NomadCrypto
-import NomadModel
 
 /// The state digest (DESIGN §3): the sum mod 2^256 of BLAKE2b-256 over
-/// `(channel, entity, key, winning entry id)` for every state row, tombstones included.
+/// `(channel guid, entity, key, winning entry id)` for every state row, tombstones included.
+/// The guid, not the portable_id: a rekey changes the id, never the state.
 /// Addition commutes, so the digest does not depend on the order entries arrived in, and each
 /// change updates it in O(1): subtract the old winner's term, add the new one's.
 public struct StateDigest: Sendable, Equatable, CustomStringConvertible {
@@ -17,9 +17,9 @@ public struct StateDigest: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The term one state row contributes. Fields are length-prefixed so no two rows collide.
-    public static func term(channel: PortableID, entity: String, key: String, entryID: String) -> [UInt8] {
+    public static func term(guid: String, entity: String, key: String, entryID: String) -> [UInt8] {
         var w = BinaryWriter()
-        w.text(channel.text)
+        w.text(guid)
         w.text(entity)
         w.text(key)
         w.text(entryID)
