@@ -51,6 +51,24 @@ struct AdminRoutes: Sendable {
             logger.info("local changes appended", metadata: ["channel": "\(nick)", "count": "\(entries.count)"])
             return try FederationRoutes.json(AppendAnswer(entries: entries, digest: try site.syncStatus(nickname: nick).digest))
         }
+        // Body: empty, or {"update": true|false}.
+        api.post("/channels/:nick/rekey") { request, context -> Response in
+            try authorise(request, context)
+            let nick = context.parameters.get("nick") ?? ""
+            let buffer = try await request.body.collect(upTo: 4096)
+            var update = false
+            if buffer.readableBytes > 0 {
+                struct RekeyRequest: Decodable { var update: Bool? }
+                guard let parsed = try? JSONDecoder().decode(RekeyRequest.self, from: Data(buffer.readableBytesView)) else {
+                    throw ServerError(.badRequest, "the body must be empty or {\"update\": true|false}")
+                }
+                update = parsed.update ?? false
+            }
+            let outcome = try site.rekey(nickname: nick, update: update)
+            wake.signal()
+            logger.notice("channel rekeyed", metadata: ["channel": "\(nick)", "update": "\(update)", "portable_id": "\(outcome.newPortableID.text)"])
+            return try FederationRoutes.json(outcome)
+        }
     }
 
     /// The right bearer token only; the comparison takes the same time whatever the token.

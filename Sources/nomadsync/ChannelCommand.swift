@@ -7,7 +7,7 @@ import NomadModel
 struct ChannelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "channel", abstract: "Create, inspect, export and import channels.",
-        subcommands: [Create.self, Show.self, List.self, Export.self, Import.self, Fallbacks.self, Retire.self, Heal.self])
+        subcommands: [Create.self, Show.self, List.self, Export.self, Import.self, Fallbacks.self, Retire.self, Rekey.self, Heal.self])
 
     struct Heal: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -159,6 +159,30 @@ struct ChannelCommand: ParsableCommand {
         func run() throws {
             try options.site().retire(nickname: nick)
             Output.message("this site's location of '\(nick)' is retired; a running node tells the other clones")
+        }
+    }
+
+    struct Rekey: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Give a channel a new key pair; every clone switches to it.",
+            discussion: """
+                Writes a key entry (the rekey data signed by the old and the new key, and the new private key sealed \
+                under a key derived from the old one: never in clear) and switches this site at once; a running node \
+                delivers it and each clone switches when it applies it. With --update the new portable_id replaces the \
+                old one, which is refused from then on (for a key that may have leaked); without it the two ids are \
+                linked and both stay valid.
+
+                Example: nomadsync channel rekey alice --update
+                """)
+        @OptionGroup var options: DataOptions
+        @Argument var nick: String
+        @Flag(help: "Replace the old portable_id instead of linking it.") var update = false
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            let outcome = try options.site().rekey(nickname: nick, update: update)
+            if json { return try Output.json(outcome) }
+            Output.message("'\(nick)' rekeyed: portable_id \(outcome.newPortableID.text) \(update ? "replaces" : "is linked to") \(outcome.oldPortableID.text)")
         }
     }
 }

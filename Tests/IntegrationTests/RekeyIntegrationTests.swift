@@ -1,0 +1,44 @@
+import Foundation
+import Testing
+
+/// Rekey across three real `nomadsync serve` processes.
+@Suite(.serialized)
+struct RekeyIntegrationTests {
+    func discovery(_ node: NodeProcess) async throws -> [String: Any] {
+        let (code, body) = try await HTTP.get("\(node.url)/channel/alice", headers: ["Accept": "application/x-zot+json"])
+        guard code == 200 else { throw Failure("discovery on \(node.name): \(code)") }
+        return try JSONSerialization.jsonObject(with: body) as? [String: Any] ?? [:]
+    }
+
+    @Test(arguments: [true, false])
+    func aRekeyOnOneSiteReachesEveryCloneAndWritesStillFlow(update: Bool) async throws {
+        let (a, b, c) = try await ThreeSiteTests.cluster()
+        defer { [a, b, c].forEach { $0.remove() } }
+        try await eventually("all three sites to know three locations") { try ThreeSiteTests.converged([a, b, c]) }
+        let old = try await discovery(a)["portable_id"] as? String ?? ""
+
+        var args = ["channel", "rekey", "alice", "--json"]
+        if update { args.append("--update") }
+        let outcome = try JSONSerialization.jsonObject(with: Data(try a.cli.ok(args).stdout.utf8)) as? [String: Any] ?? [:]
+        let new = outcome["new_portable_id"] as? String ?? ""
+        #expect(!new.isEmpty && new != old && outcome["old_portable_id"] as? String == old)
+
+        var seconds = 0.0
+        for node in [b, c] {
+            seconds = max(seconds, try await eventually("\(node.name) to switch to the new key") {
+                try node.cli.json(["channel", "show", "alice", "--json"])["portable_id"] as? String == new
+            })
+        }
+        print("rekey (update: \(update)): every clone switched within \(String(format: "%.2f", seconds)) s")
+        let key = try await discovery(a)["public_key"] as? String
+        for node in [b, c] { #expect(try await discovery(node)["public_key"] as? String == key) }
+
+        // B signs with the new key: its write reaches A and C.
+        try b.cli.ok(["change", "put", "alice", "item", "after-rekey", "--body", #"{"by":"b"}"#])
+        try await eventually("equal digests after a write on B") { try ThreeSiteTests.converged([a, b, c]) }
+        #expect(try a.cli.ok(["state", "alice", "--json"]).stdout.contains("after-rekey"))
+        #expect(try c.cli.ok(["state", "alice", "--json"]).stdout.contains("after-rekey"))
+        let links = try c.cli.ok(["state", "alice", "--entity", "link", "--json"]).stdout.contains(old)
+        #expect(links == !update, "a link entry names the old id exactly when the rekey links")
+    }
+}
