@@ -40,6 +40,10 @@ public struct ActorDocument: Sendable, Equatable, Encodable {
     public var url: String
     public var inbox: String
     public var outbox: String
+    /// How `alsoKnownAs` names a portable_id (one the channel has, or a former one a rekey
+    /// linked): `urn:nomadsync:portable_id:<portable_id>`.
+    public static func iri(portableID: PortableID) -> String { "urn:nomadsync:portable_id:\(portableID.text)" }
+
     /// The other live locations' ids (FEP-7628 `copiedTo`), sorted.
     public var copiedTo: [String]
     /// The other live locations and the channel's linked ids, sorted.

@@ -16,9 +16,14 @@ public struct SyncPage: Sendable, Equatable, Codable {
     /// The server's vector and digest when it served the page.
     public var vector: VersionVector
     public var digest: String
+    /// The channel's `key` entries (of any origin) when it was rekeyed: a clone that pulls one
+    /// origin at a time still learns which keys the page's `location` entries are signed with.
+    /// Absent when the channel never rekeyed.
+    public var keys: [ChangeEntry]?
 
     public init(channel: PortableID, from: SiteID, origin: OriginID, after: UInt64, entries: [ChangeEntry], more: Bool,
-                vector: VersionVector, digest: String) {
+                vector: VersionVector, digest: String, keys: [ChangeEntry]? = nil) {
+        self.keys = keys
         self.channel = channel
         self.from = from
         self.origin = origin

@@ -138,6 +138,49 @@ struct RekeyTests {
         #expect(try a.digest("alice") == b.digest("alice"))
     }
 
+    @Test func thePacketCarryingTheKeyEntryHoldsNoSeedInClearEvenOpened() throws {
+        let (a, b) = try pair()
+        defer { a.remove(); b.remove() }
+        try a.site.rekey(nickname: "alice", update: true)
+        let seed = try a.site.channelKeys(a.site.channel(nickname: "alice")).seed.revealedCopy()
+        let packet = try a.site.nextPacket(channel: "alice", to: b.location("alice"))
+        let wire = Array(try WireJSON.encode(packet.envelope).utf8)
+        let opened = try b.site.openSync(packet.envelope)
+        #expect(opened.data.entries.contains { $0.entity == "key" })
+        let plain = Array(try WireJSON.encode(opened.data).utf8)
+        for bytes in [wire, plain] {
+            #expect(!contains(bytes, seed) && !contains(bytes, Array(Base64URL.encode(seed).utf8)))
+            #expect(!contains(bytes, Array(seed.map { String(format: "%02x", $0) }.joined().utf8)))
+        }
+    }
+
+    @Test func aCloneThatLacksAnEarlierRekeyIsPendingUntilItArrives() throws {
+        let (a, b) = try pair()
+        let c = try TestSite(url: "https://c.example", seed: 3)
+        defer { a.remove(); b.remove(); c.remove() }
+        try a.clone("alice", to: c)
+        try deliver(c, to: a)
+        try deliver(c, to: b)
+        _ = try a.put("alice", "before", "{}")               // c will lack this one
+        try a.site.rekey(nickname: "alice", update: false)   // K0 → K1, written by a
+        try deliver(a, to: b)
+        try b.site.rekey(nickname: "alice", update: false)   // K1 → K2, written by b
+        // c gets b's own entries with every key entry, as a pulled page carries them: a's key
+        // entry waits behind the item c lacks, so K2 is agreed but c cannot open it yet.
+        let bWriter = try b.site.channel(nickname: "alice").writer
+        let keys = try b.site.log(nickname: "alice").filter { $0.entity == "key" }
+        _ = try c.site.replay(nickname: "alice", try b.site.log(nickname: "alice", origin: bWriter) + keys.filter { $0.origin != bWriter })
+        let pending = try c.site.syncStatus(nickname: "alice").rekeyPending
+        #expect(pending == (try b.site.channel(nickname: "alice").portableID))
+        #expect(try c.site.channel(nickname: "alice").publicKey != (try b.site.channel(nickname: "alice").publicKey))
+        // a's rekey arrives: c opens K1, then K2.
+        let aWriter = try a.site.channel(nickname: "alice").writer
+        _ = try c.site.replay(nickname: "alice", try a.site.log(nickname: "alice", origin: aWriter))
+        #expect(try c.site.syncStatus(nickname: "alice").rekeyPending == nil)
+        #expect(try c.site.channel(nickname: "alice").publicKey == (try b.site.channel(nickname: "alice").publicKey))
+        #expect(try c.site.syncStatus(nickname: "alice").linkedIDs.count == 2)
+    }
+
     private func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
         guard needle.count <= haystack.count else { return false }
         for i in 0...(haystack.count - needle.count) where haystack[i] == needle[0] {

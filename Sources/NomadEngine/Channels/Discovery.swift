@@ -33,10 +33,14 @@ extension Site {
         let channel = try record(nickname: nickname)
         guard try !store.read({ try isRetired(channel, in: $0) }) else { throw EngineError.retired(nickname) }
         let here = "\(site.url)/channel/\(channel.nickname)"
-        let others = try store.read { try Self.locations(channel: channel, in: $0) }
-            .filter { !$0.deleted }.map(\.idURL).filter { $0 != here }.sorted()
+        let (others, linked) = try store.read { tx in
+            (try Self.locations(channel: channel, in: tx).filter { !$0.deleted }.map(\.idURL).filter { $0 != here }.sorted(),
+             try tx.formerKeys(channel: channel.rowID).filter(\.valid).map(\.portableID))
+        }
+        // A channel whose rekey linked its ids is known by all of them (current first).
+        let ids = linked.isEmpty ? [] : ([channel.portableID] + linked.sorted()).map(ActorDocument.iri(portableID:))
         return ActorDocument(id: here, preferredUsername: channel.nickname, name: channel.name, copiedTo: others,
-                             alsoKnownAs: others, publicKey: channel.publicKey)
+                             alsoKnownAs: others + ids, publicKey: channel.publicKey)
     }
 
     /// The WebFinger answer for `acct:nick@host`, or nil when the resource is not a channel here.

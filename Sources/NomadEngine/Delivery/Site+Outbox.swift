@@ -59,10 +59,7 @@ extension Site {
             guard let channel = try tx.channel(nickname: nickname) else { throw EngineError.channelNotFound(nickname) }
             // A rekeyed channel signs with its new key: every packet carries the `key` entries,
             // so a clone that has not applied them yet can tell the new id is this channel's.
-            let rekeys = try tx.stateRows(channel: channel.rowID, entity: "key").flatMap { row -> [ChangeEntry] in
-                guard let place = try tx.place(channel: channel.rowID, entryID: row.entryID) else { return [] }
-                return try tx.entries(channel: channel.rowID, origin: place.origin, after: place.seq > 0 ? place.seq - 1 : 0, limit: 1)
-            }
+            let rekeys = try Self.keyEntries(of: channel, in: tx)
             return (channel, try tx.queued(channel: channel.rowID, for: location.siteID, limit: max(1, limit - rekeys.count)),
                     try tx.vector(channel: channel.rowID), rekeys)
         }
@@ -82,6 +79,14 @@ extension Site {
         let payload = try SealedPayload.seal(Array(try WireJSON.encode(data).utf8), to: sealKey, additionalData: binding, random: random)
         let envelope = Envelope(type: .sync, sender: channel.portableID, siteID: site.siteID, recipients: [channel.portableID], data: payload)
         return OutboundPacket(envelope: envelope, location: location, positions: taken.map(\.position))
+    }
+
+    /// The channel's applied `key` entries (none unless it was rekeyed).
+    static func keyEntries(of channel: ChannelRecord, in tx: StoreTransaction) throws -> [ChangeEntry] {
+        try tx.stateRows(channel: channel.rowID, entity: "key").flatMap { row -> [ChangeEntry] in
+            guard let place = try tx.place(channel: channel.rowID, entryID: row.entryID) else { return [] }
+            return try tx.entries(channel: channel.rowID, origin: place.origin, after: place.seq > 0 ? place.seq - 1 : 0, limit: 1)
+        }
     }
 
     /// The receiver acknowledged a packet: its entries leave the outbox and the location is

@@ -128,6 +128,22 @@ extension Site {
         return resolution
     }
 
+    /// The agreed key this site cannot open yet (read-only), if any: what status calls
+    /// `rekey pending`.
+    func pendingKey(of channel: ChannelRecord, in tx: StoreTransaction) throws -> PortableID? {
+        let rows = try tx.stateRows(channel: channel.rowID, entity: "key")
+        guard !rows.isEmpty else { return nil }
+        let anchors = [channel.publicKey] + (try tx.formerKeys(channel: channel.rowID)).map(\.publicKey)
+        let chain = KeyChain(rows: rows, guid: channel.guid)
+        // A rekey from a key this site has not heard of yet: an earlier rekey is still missing.
+        let trusted = chain.trusted(from: anchors)
+        if let unconnected = chain.steps.filter({ !trusted.contains($0.newKey) }).max(by: { $1.beats($0) }) {
+            return unconnected.data.newPortableID
+        }
+        guard let last = chain.canonical(anchors: anchors).last, !anchors.contains(last.newKey) else { return nil }
+        return last.data.newPortableID
+    }
+
     /// Runs `resolveKeys` for the channel as stored now (the caller's replay may have changed it).
     func resolveKeys(of channel: ChannelRecord, in tx: StoreTransaction) throws {
         guard let channel = try tx.channel(rowID: channel.rowID),

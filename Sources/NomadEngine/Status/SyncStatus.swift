@@ -70,11 +70,18 @@ public struct SyncStatus: Sendable, Equatable, Codable {
     public var diverged: String?
     /// This site retired its location of the channel: the rows show the clones as last heard.
     public var retired: Bool
+    /// `rekey pending`: the channel's agreed key (its portable_id) that this site cannot open yet,
+    /// because it lacks a rekey before it; until then it signs with the key it has.
+    public var rekeyPending: PortableID?
+    /// Former portable_ids a rekey linked (still valid).
+    public var linkedIDs: [PortableID]
     public var locations: [LocationStatus]
 
     enum CodingKeys: String, CodingKey {
         case nickname, digest, vector, entries, held, outbox, diverged, retired, locations
         case portableID = "portable_id"
+        case rekeyPending = "rekey_pending"
+        case linkedIDs = "linked_ids"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -88,6 +95,8 @@ public struct SyncStatus: Sendable, Equatable, Codable {
         try c.encode(outbox, forKey: .outbox)
         try c.encode(diverged, forKey: .diverged)
         try c.encode(retired, forKey: .retired)
+        try c.encode(rekeyPending, forKey: .rekeyPending)
+        try c.encode(linkedIDs, forKey: .linkedIDs)
         try c.encode(locations, forKey: .locations)
     }
 }
@@ -138,7 +147,8 @@ extension Site {
             return SyncStatus(nickname: channel.nickname, portableID: channel.portableID, digest: digest, vector: vector,
                               entries: try tx.entryCount(channel: channel.rowID), held: held,
                               outbox: depths.values.reduce(0, +), diverged: channel.diverged,
-                              retired: try isRetired(channel, in: tx), locations: rows.sorted { ($0.isSelf ? 0 : 1, $0.url) < ($1.isSelf ? 0 : 1, $1.url) })
+                              retired: try isRetired(channel, in: tx), rekeyPending: try pendingKey(of: channel, in: tx),
+                              linkedIDs: try tx.formerKeys(channel: channel.rowID).filter(\.valid).map(\.portableID).sorted(), locations: rows.sorted { ($0.isSelf ? 0 : 1, $0.url) < ($1.isSelf ? 0 : 1, $1.url) })
         }
     }
 

@@ -69,10 +69,10 @@ extension Site {
         let pid = portableID ?? channel.portableID
         let keys = try self.keys(of: channel.record, named: pid)
         let cap = max(1, min(limit, limits.maxEntriesPerPacket))
-        let (entries, vector, digest) = try store.read { tx -> ([ChangeEntry], VersionVector, [UInt8]) in
-            let fresh = try tx.channel(portableID: channel.portableID) ?? channel.record
+        let (entries, vector, digest, rekeys) = try store.read { tx -> ([ChangeEntry], VersionVector, [UInt8], [ChangeEntry]) in
+            let fresh = try tx.channel(rowID: channel.rowID) ?? channel.record
             return (try tx.entries(channel: channel.rowID, origin: origin, after: after, limit: cap + 1),
-                    try tx.vector(channel: channel.rowID), fresh.digest)
+                    try tx.vector(channel: channel.rowID), fresh.digest, try Self.keyEntries(of: fresh, in: tx))
         }
         var taken: [ChangeEntry] = []
         var bytes = 0
@@ -84,7 +84,7 @@ extension Site {
         }
         let page = SyncPage(channel: pid, from: site.siteID, origin: origin, after: after,
                             entries: taken, more: entries.count > taken.count, vector: vector,
-                            digest: StateDigest(bytes: digest).hex)
+                            digest: StateDigest(bytes: digest).hex, keys: rekeys.isEmpty ? nil : rekeys)
         let sealKey = try Base64URL.decode(requester.sealkey, what: "sealkey of \(requester.siteID.text)", length: SealKeyPair.publicKeyLength)
         let binding = SyncPage.binding(channel: pid, server: site.siteID, requester: requester.siteID, origin: origin, after: after)
         let sealed = try SealedPayload.seal(Array(try WireJSON.encode(page).utf8), to: sealKey, additionalData: binding, random: random)
@@ -104,7 +104,8 @@ extension Site {
         let plain = try answer.data.open(with: site.seal, additionalData: binding)
         let page = try WireJSON.decode(SyncPage.self, from: Data(plain), what: "sync page", maxDepth: limits.maxJSONDepth)
         guard page.channel == channel.portableID, page.from == server.siteID, page.origin == origin, page.after == after,
-              page.entries.allSatisfy({ $0.origin == origin && $0.seq > after }) else {
+              page.entries.allSatisfy({ $0.origin == origin && $0.seq > after }),
+              (page.keys ?? []).allSatisfy({ $0.entity == "key" && $0.op == .put }), (page.keys ?? []).count <= 64 else {
             throw EngineError.notForThisSite("the page holds entries that were not asked for")
         }
         return page
@@ -119,7 +120,12 @@ extension Site {
     /// Replays a pulled page and remembers what the serving clone reported, in one transaction.
     public func applyPage(_ page: SyncPage, channel: HostedChannel) throws -> ReplayReport {
         try store.write { tx in
-            let report = try ReplayEngine(limits: limits).apply(page.entries, to: channel.record, in: tx, now: clock.nowMilliseconds())
+            // The page's `key` entries replay with it (most are duplicates): they vouch for the keys
+            // its `location` entries are signed with.
+            let keys = (page.keys ?? []).filter { key in !page.entries.contains { $0.id == key.id } }
+            var pageLimits = limits
+            pageLimits.maxEntriesPerPacket = limits.maxEntriesPerPacket + keys.count
+            let report = try ReplayEngine(limits: pageLimits).apply(page.entries + keys, to: channel.record, in: tx, now: clock.nowMilliseconds())
             _ = try recordReport(channel: channel.record, from: page.from, vector: page.vector, digest: page.digest, in: tx)
             try resolveKeys(of: channel.record, in: tx)
             return report
