@@ -41,4 +41,27 @@ struct RekeyIntegrationTests {
         let links = try c.cli.ok(["state", "alice", "--entity", "link", "--json"]).stdout.contains(old)
         #expect(links == !update, "a link entry names the old id exactly when the rekey links")
     }
+
+    /// C is killed before the rekey reaches it; writes go on; C comes back and switches too.
+    @Test func aCloneKilledBeforeTheRekeyConvergesAfterItsRestart() async throws {
+        let (a, b, c) = try await ThreeSiteTests.cluster()
+        defer { [a, b, c].forEach { $0.remove() } }
+        try await eventually("all three sites to know three locations") { try ThreeSiteTests.converged([a, b, c]) }
+        c.kill9()
+        let outcome = try JSONSerialization.jsonObject(with: Data(try a.cli.ok(["channel", "rekey", "alice", "--update", "--json"]).stdout.utf8))
+            as? [String: Any] ?? [:]
+        let new = outcome["new_portable_id"] as? String ?? ""
+        try await eventually("B to switch") { try b.cli.json(["channel", "show", "alice", "--json"])["portable_id"] as? String == new }
+        try b.cli.ok(["change", "put", "alice", "item", "while-c-was-down", "--body", "{}"])
+        try await eventually("A and B to converge") { try a.digest() == b.digest() }
+        #expect(try c.cli.json(["channel", "show", "alice", "--json"])["portable_id"] as? String != new)
+
+        try await c.start()
+        try await eventually("C to switch after its restart", timeout: 60) {
+            try c.cli.json(["channel", "show", "alice", "--json"])["portable_id"] as? String == new
+        }
+        try await eventually("all three equal", timeout: 60) { try ThreeSiteTests.converged([a, b, c]) }
+        #expect(try c.cli.ok(["state", "alice", "--json"]).stdout.contains("while-c-was-down"))
+        #expect(try c.status()["rekey_pending"] is NSNull)
+    }
 }
