@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 @testable import NomadSimulator
 
@@ -84,13 +87,26 @@ struct SimulatorTests {
     }
 }
 
-/// Runs CPU-bound scenarios on a thread of their own. Swift Testing runs tests on the cooperative
-/// pool, which has one thread per core: synchronous scenario loops held both threads of a
-/// two-core CI machine for minutes, and the tests that drive real node processes, waiting for a
-/// thread to resume on, overran their bounds. Assertions stay in the calling test.
+/// Runs CPU-bound scenarios on a thread of their own, at a low scheduling priority (nice 15).
+///
+/// Swift Testing runs tests on the cooperative pool, which has one thread per core: synchronous
+/// scenario loops held both threads of a two-core CI machine for minutes, and the tests that drive
+/// real node processes, waiting for a thread to resume on, overran their bounds. On threads of
+/// their own at normal priority they took the CPU instead (eight busy threads on two cores), and
+/// a 10 ms timer test took a minute. At nice 15 they use what the other tests leave idle.
+/// Assertions stay in the calling test.
 func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread { continuation.resume(with: Result { try work() }) }
+        let thread = Thread {
+            #if os(Linux)
+            // Linux applies setpriority to one thread when given its id (/proc/thread-self → PID/task/TID).
+            if let link = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self"),
+               let tid = link.split(separator: "/").last.flatMap({ id_t($0) }) {
+                _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), tid, 15)
+            }
+            #endif
+            continuation.resume(with: Result { try work() })
+        }
         thread.stackSize = 8 << 20
         thread.start()
     }
