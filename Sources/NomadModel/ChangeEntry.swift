@@ -212,7 +212,7 @@ public struct WireLimits: Sendable, Equatable {
 /// Names of document kinds: the ones nomadsync knows, and `x-…` for a paired server's own.
 public enum EntityName {
     public static let known: Set<String> = [
-        "profile", "config", "connection", "item", "file", "event", "location", "key", "link", "inbound",
+        "profile", "config", "connection", "item", "file", "event", "location", "key", "link", "inbound", "purge",
     ]
 
     public static func validate(_ name: String) throws {

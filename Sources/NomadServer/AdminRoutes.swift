@@ -51,6 +51,22 @@ struct AdminRoutes: Sendable {
             logger.info("local changes appended", metadata: ["channel": "\(nick)", "count": "\(entries.count)"])
             return try FederationRoutes.json(AppendAnswer(entries: entries, digest: try site.syncStatus(nickname: nick).digest))
         }
+        // ?everywhere=true purges the channel on every clone; without it this location retires.
+        api.delete("/channels/:nick") { request, context -> Response in
+            try authorise(request, context)
+            let nick = context.parameters.get("nick") ?? ""
+            let everywhere = request.uri.queryParameters["everywhere"].map { $0 == "true" || $0 == "1" } ?? false
+            if everywhere {
+                let outcome = try site.purge(nickname: nick)
+                wake.signal()
+                logger.notice("channel deleted everywhere", metadata: ["channel": "\(nick)", "pending_locations": "\(outcome.pendingLocations)"])
+                return try FederationRoutes.json(outcome)
+            }
+            let location = try site.retire(nickname: nick)
+            wake.signal()
+            logger.notice("location retired", metadata: ["channel": "\(nick)"])
+            return try FederationRoutes.json(location)
+        }
         // Body: empty, or {"update": true|false}.
         api.post("/channels/:nick/rekey") { request, context -> Response in
             try authorise(request, context)

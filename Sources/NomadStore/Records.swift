@@ -41,10 +41,15 @@ public struct ChannelRecord: Sendable, Equatable {
     /// Set when a fork was detected: why, in words.
     public var diverged: String?
     public var createdAt: String
+    /// When the channel was purged (deleted everywhere), in Unix milliseconds.
+    public var purgedAt: UInt64?
+    /// A purged channel whose data is gone: only its row stays, to answer 410.
+    public var isWiped: Bool { seedSealed.isEmpty }
 
     public init(rowID: Int64 = 0, nickname: String, name: String, guid: String, portableID: PortableID,
                 publicKey: [UInt8], seedSealed: [UInt8], writer: OriginID, digest: [UInt8],
-                diverged: String? = nil, createdAt: String) {
+                diverged: String? = nil, createdAt: String, purgedAt: UInt64? = nil) {
+        self.purgedAt = purgedAt
         self.rowID = rowID
         self.nickname = nickname
         self.name = name

@@ -163,6 +163,11 @@ enum Schema {
                 try db.execute(sql: "UPDATE channel SET digest = ? WHERE id = ?", arguments: [Data(digest.bytes), id])
             }
         }
+        migrator.registerMigration("v7-purge") { db in
+            // When the channel was purged (deleted everywhere). Its data is wiped once nothing is
+            // left to deliver; the row stays so the channel answers 410.
+            try db.execute(sql: "ALTER TABLE channel ADD COLUMN purged_at INTEGER")
+        }
         return migrator
     }
 }

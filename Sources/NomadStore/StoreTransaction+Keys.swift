@@ -60,4 +60,19 @@ extension StoreTransaction {
         try db.cachedStatement(sql: "UPDATE channel SET portable_id = ?, public_key = ?, seed_sealed = ? WHERE id = ?")
             .execute(arguments: [portableID.text, Data(publicKey), Data(seedSealed), channel])
     }
+
+    /// Marks the channel purged (deleted everywhere) at `time` (Unix ms).
+    public func markPurged(channel: Int64, at time: UInt64) throws {
+        try db.cachedStatement(sql: "UPDATE channel SET purged_at = ? WHERE id = ? AND purged_at IS NULL")
+            .execute(arguments: [Int64(clamping: time), channel])
+    }
+
+    /// Forgets everything of a purged channel but its row: log, held entries, state, vector,
+    /// outbox, peers, writers, voided ids, former keys, and the sealed seed itself.
+    public func wipeChannel(_ channel: Int64) throws {
+        for table in ["outbox", "pending", "state", "vector", "peer", "writer", "voided", "former_key", "entry"] {
+            try db.execute(sql: "DELETE FROM \(table) WHERE channel = ?", arguments: [channel])
+        }
+        try db.execute(sql: "UPDATE channel SET seed_sealed = X'', digest = zeroblob(32), diverged = NULL WHERE id = ?", arguments: [channel])
+    }
 }

@@ -44,14 +44,15 @@ public struct StoreTransaction {
 
     // MARK: Channels
 
-    static let channelColumns = "id, nickname, name, guid, portable_id, public_key, seed_sealed, writer, digest, diverged, created_at"
+    static let channelColumns = "id, nickname, name, guid, portable_id, public_key, seed_sealed, writer, digest, diverged, created_at, purged_at"
 
     func channel(from row: Row) throws -> ChannelRecord {
         ChannelRecord(
             rowID: row["id"], nickname: row["nickname"], name: row["name"], guid: row["guid"],
             portableID: try PortableID(validating: row["portable_id"]), publicKey: Array(row["public_key"] as Data),
             seedSealed: Array(row["seed_sealed"] as Data), writer: try OriginID(validating: row["writer"]),
-            digest: Array(row["digest"] as Data), diverged: row["diverged"], createdAt: row["created_at"])
+            digest: Array(row["digest"] as Data), diverged: row["diverged"], createdAt: row["created_at"],
+            purgedAt: (row["purged_at"] as Int64?).map { UInt64(clamping: $0) })
     }
 
     public func channel(nickname: String) throws -> ChannelRecord? {
@@ -65,7 +66,7 @@ public struct StoreTransaction {
     }
 
     public func channels() throws -> [ChannelRecord] {
-        try Row.fetchAll(try db.cachedStatement(sql: "SELECT \(Self.channelColumns) FROM channel ORDER BY nickname")).map(channel(from:))
+        try Row.fetchAll(try db.cachedStatement(sql: "SELECT \(Self.channelColumns) FROM channel WHERE length(seed_sealed) > 0 ORDER BY nickname")).map(channel(from:))
     }
 
     /// Inserts a channel and returns it with its local row id.

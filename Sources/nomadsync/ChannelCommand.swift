@@ -7,7 +7,7 @@ import NomadModel
 struct ChannelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "channel", abstract: "Create, inspect, export and import channels.",
-        subcommands: [Create.self, Show.self, List.self, Export.self, Import.self, Fallbacks.self, Retire.self, Rekey.self, Heal.self])
+        subcommands: [Create.self, Show.self, List.self, Export.self, Import.self, Fallbacks.self, Retire.self, Delete.self, Rekey.self, Heal.self])
 
     struct Heal: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -183,6 +183,33 @@ struct ChannelCommand: ParsableCommand {
             let outcome = try options.site().rekey(nickname: nick, update: update)
             if json { return try Output.json(outcome) }
             Output.message("'\(nick)' rekeyed: portable_id \(outcome.newPortableID.text) \(update ? "replaces" : "is linked to") \(outcome.oldPortableID.text)")
+        }
+    }
+
+    struct Delete: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete a channel here (retire this location) or, with --everywhere, on every clone.",
+            discussion: """
+                Without --everywhere this is `channel retire`: this site's location is marked deleted and the other \
+                clones carry the channel on. With --everywhere a purge entry goes to every clone: each one wipes the \
+                channel's log, state and keys and answers 410 for it from then on; this site wipes its own copy once \
+                every location has acknowledged (a running node delivers it). It cannot be undone.
+
+                Example: nomadsync channel delete alice --everywhere
+                """)
+        @OptionGroup var options: DataOptions
+        @Argument var nick: String
+        @Flag(help: "Delete the channel on every clone (purge).") var everywhere = false
+
+        func run() throws {
+            let site = try options.site()
+            guard everywhere else {
+                try site.retire(nickname: nick)
+                return Output.message("this site's location of '\(nick)' is retired; a running node tells the other clones")
+            }
+            let outcome = try site.purge(nickname: nick)
+            Output.message(outcome.wiped ? "'\(nick)' deleted everywhere; nothing of it is left here"
+                : "'\(nick)' deleted everywhere; a running node tells \(outcome.pendingLocations) other location(s), then wipes it here")
         }
     }
 }

@@ -97,6 +97,7 @@ struct StatusCommand: ParsableCommand {
         if json { return try Output.json(status) }
         print("\(status.nickname)  digest \(status.digest.prefix(16))…  entries \(status.entries)  held \(status.held)  outbox \(status.outbox)\(status.retired ? "  (retired here)" : "")")
         if let why = status.diverged { print("DIVERGED: \(why)") }
+        if status.purged { print("PURGED: deleted everywhere; the purge entry is still being delivered (outbox), then the channel is wiped here") }
         if let pending = status.rekeyPending { print("REKEY PENDING: the channel moved to \(pending.text); this site lacks a rekey before it and signs with its current key until the rest arrives") }
         for loc in status.locations {
             let who = loc.isSelf ? "(this site)" : ""

@@ -86,7 +86,7 @@ extension Site {
                 to: refreshed, in: tx, now: clock.nowMilliseconds())
             // The new clone announces itself: its location entry goes to every other location.
             try queueForPeers(announced, channel: refreshed, siteID: site.siteID, in: tx)
-            try resolveKeys(of: stored, in: tx)
+            try settle(stored, in: tx)
             return ImportReport(channel: HostedChannel(try tx.channel(nickname: stored.nickname) ?? stored), replay: replay)
         }
     }

@@ -8,7 +8,7 @@ extension Site {
     public func discovery(nickname: String) throws -> DiscoveryDocument {
         let site = try identity()
         let channel = try record(nickname: nickname)
-        guard try !store.read({ try isRetired(channel, in: $0) }) else { throw EngineError.retired(nickname) }
+        try store.read { try ensureServed(channel, in: $0) }
         let keys = try channelKeys(channel)
         let locations = try store.read { tx in
             try tx.stateRows(channel: channel.rowID, entity: "location").compactMap { row -> Location? in
@@ -31,7 +31,7 @@ extension Site {
     public func actor(nickname: String) throws -> ActorDocument {
         let site = try identity()
         let channel = try record(nickname: nickname)
-        guard try !store.read({ try isRetired(channel, in: $0) }) else { throw EngineError.retired(nickname) }
+        try store.read { try ensureServed(channel, in: $0) }
         let here = "\(site.url)/channel/\(channel.nickname)"
         let (others, linked) = try store.read { tx in
             (try Self.locations(channel: channel, in: tx).filter { !$0.deleted }.map(\.idURL).filter { $0 != here }.sorted(),
@@ -52,7 +52,7 @@ extension Site {
         let parts = account.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, parts[1].lowercased() == Names.host(of: site.url).lowercased(),
               let channel = try store.read({ try $0.channel(nickname: String(parts[0])) }) else { return nil }
-        guard try !store.read({ try isRetired(channel, in: $0) }) else { throw EngineError.retired(channel.nickname) }
+        try store.read { try ensureServed(channel, in: $0) }
         let here = "\(site.url)/channel/\(channel.nickname)"
         let others = try store.read { try Self.locations(channel: channel, in: $0) }
             .filter { !$0.deleted }.map(\.idURL).filter { $0 != here }.sorted()

@@ -53,7 +53,7 @@ extension Site {
         let site = try identity()
         return try store.write { tx in
             guard var channel = try tx.channel(nickname: nickname) else { throw EngineError.channelNotFound(nickname) }
-            guard try !isRetired(channel, in: tx) else { throw EngineError.retired(nickname) }
+            try ensureServed(channel, in: tx)
             if try staleWriterCause(channel: channel, in: tx) != nil {
                 channel = try rotateWriter(channel: channel, site: site, in: tx).channel
             }
@@ -105,7 +105,14 @@ extension Site {
     }
 
     /// Whether this site retired its location of the channel.
-    public func isRetired(_ channel: HostedChannel) throws -> Bool { try store.read { try isRetired(channel.record, in: $0) } }
+    /// Whether this site no longer carries the channel on: it retired its location, or the
+    /// channel was purged. Either way it only delivers what is still queued.
+    public func isRetired(_ channel: HostedChannel) throws -> Bool {
+        try store.read { tx in
+            guard let fresh = try tx.channel(rowID: channel.rowID) else { return true }
+            return try fresh.purgedAt != nil || isRetired(fresh, in: tx)
+        }
+    }
 
     public func channel(nickname: String) throws -> HostedChannel { HostedChannel(try record(nickname: nickname)) }
 

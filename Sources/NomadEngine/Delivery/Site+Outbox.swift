@@ -104,7 +104,9 @@ extension Site {
             peer.lastDelivered = now
             peer.lastError = nil
             try tx.putPeer(channel: channel.rowID, peer)
-            return (wasOffline, try tx.outboxDepths(channel: channel.rowID)[siteID] ?? 0)
+            let remaining = try tx.outboxDepths(channel: channel.rowID)[siteID] ?? 0
+            try wipeIfDelivered(channel.rowID, in: tx)
+            return (wasOffline, remaining)
         }
     }
 

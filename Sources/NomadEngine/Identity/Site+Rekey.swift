@@ -41,7 +41,7 @@ extension Site {
         let site = try identity()
         return try store.write { tx in
             guard var channel = try tx.channel(nickname: nickname) else { throw EngineError.channelNotFound(nickname) }
-            guard try !isRetired(channel, in: tx) else { throw EngineError.retired(nickname) }
+            try ensureServed(channel, in: tx)
             if try staleWriterCause(channel: channel, in: tx) != nil {
                 channel = try rotateWriter(channel: channel, site: site, in: tx).channel
             }

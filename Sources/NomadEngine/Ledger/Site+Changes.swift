@@ -5,7 +5,7 @@ import NomadStore
 extension Site {
     /// Entities only nomadsync writes (DESIGN §3): a clone's `location`, rekey `key` and `link`,
     /// and `inbound` messages. `append` refuses them, so no local change can forge a location.
-    static let serviceEntities: Set<String> = ["location", "key", "link", "inbound"]
+    static let serviceEntities: Set<String> = ["location", "key", "link", "inbound", "purge"]
 
     /// Appends local changes in one transaction; all are validated before any is written.
     @discardableResult
@@ -16,7 +16,7 @@ extension Site {
         return try store.write { tx in
             guard var channel = try tx.channel(nickname: nickname) else { throw EngineError.channelNotFound(nickname) }
             guard let me = try tx.site() else { throw EngineError.siteNotInitialised }
-            guard try !isRetired(channel, in: tx) else { throw EngineError.retired(nickname) }
+            try ensureServed(channel, in: tx)
             // Never reuse a seq: if any clone reports more of our own writer than we hold, we
             // were restored from a backup; take a new writer first (docs/PROTOCOL.md §3.2).
             if try staleWriterCause(channel: channel, in: tx) != nil {
@@ -38,7 +38,7 @@ extension Site {
         let limits = limits ?? self.limits
         return try store.write { tx in
             let report = try ReplayEngine(limits: limits).apply(entries, to: channel.record, in: tx, now: clock.nowMilliseconds())
-            try resolveKeys(of: channel.record, in: tx)
+            try settle(channel.record, in: tx)
             return report
         }
     }

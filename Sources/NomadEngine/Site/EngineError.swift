@@ -36,6 +36,8 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
     /// A request named or was signed under a portable_id that a rekey with `update:true`
     /// replaced: it is refused from then on.
     case supersededID(String)
+    /// The channel was purged (deleted everywhere).
+    case purged(String)
     /// A rekey whose signatures or ids do not verify.
     case invalidRekey(String)
 
@@ -71,6 +73,8 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
             return "\(limit) entries already wait for missing entries (origin \(origin) from seq \(from)); send the missing entries first. Nothing from this batch was applied"
         case .retired(let nick):
             return "this site retired its location of '\(nick)'; the other clones carry the channel on"
+        case .purged(let nick):
+            return "channel '\(nick)' was deleted everywhere (purged); nothing of it is kept or served"
         case .supersededID(let id):
             return "portable_id \(id) was replaced by a rekey (update) and is no longer valid for this channel"
         case .invalidRekey(let why):
@@ -96,6 +100,7 @@ extension EngineError {
         case .tooManyEntries: return (413, ErrorBody(message: description))
         case .channelNotFound: return (404, ErrorBody(message: description))
         case .retired: return (410, ErrorBody(message: description))
+        case .purged: return (410, ErrorBody(message: description, code: "purged"))
         case .supersededID: return (410, ErrorBody(message: description, code: "rekeyed"))
         case .invalidRekey: return (401, ErrorBody(message: description))
         case .invalidChange, .invalidArgument, .channelExists: return (400, ErrorBody(message: description))

@@ -70,6 +70,9 @@ public struct SyncStatus: Sendable, Equatable, Codable {
     public var diverged: String?
     /// This site retired its location of the channel: the rows show the clones as last heard.
     public var retired: Bool
+    /// The channel was deleted everywhere; this site still delivers the `purge` entry (the
+    /// outbox), then wipes it. A wiped channel has no status: 410.
+    public var purged: Bool
     /// `rekey pending`: the channel's agreed key (its portable_id) that this site cannot open yet,
     /// because it lacks a rekey before it; until then it signs with the key it has.
     public var rekeyPending: PortableID?
@@ -78,7 +81,7 @@ public struct SyncStatus: Sendable, Equatable, Codable {
     public var locations: [LocationStatus]
 
     enum CodingKeys: String, CodingKey {
-        case nickname, digest, vector, entries, held, outbox, diverged, retired, locations
+        case nickname, digest, vector, entries, held, outbox, diverged, retired, purged, locations
         case portableID = "portable_id"
         case rekeyPending = "rekey_pending"
         case linkedIDs = "linked_ids"
@@ -95,6 +98,7 @@ public struct SyncStatus: Sendable, Equatable, Codable {
         try c.encode(outbox, forKey: .outbox)
         try c.encode(diverged, forKey: .diverged)
         try c.encode(retired, forKey: .retired)
+        try c.encode(purged, forKey: .purged)
         try c.encode(rekeyPending, forKey: .rekeyPending)
         try c.encode(linkedIDs, forKey: .linkedIDs)
         try c.encode(locations, forKey: .locations)
@@ -107,6 +111,7 @@ extension Site {
         try store.read { tx in
             guard let me = try tx.site() else { throw EngineError.siteNotInitialised }
             guard let channel = try tx.channel(nickname: nickname) else { throw EngineError.channelNotFound(nickname) }
+            guard !channel.isWiped else { throw EngineError.purged(nickname) }
             let vector = try tx.vector(channel: channel.rowID)
             let digest = StateDigest(bytes: channel.digest).hex
             let held = try tx.pendingCount(channel: channel.rowID)
@@ -147,7 +152,7 @@ extension Site {
             return SyncStatus(nickname: channel.nickname, portableID: channel.portableID, digest: digest, vector: vector,
                               entries: try tx.entryCount(channel: channel.rowID), held: held,
                               outbox: depths.values.reduce(0, +), diverged: channel.diverged,
-                              retired: try isRetired(channel, in: tx), rekeyPending: try pendingKey(of: channel, in: tx),
+                              retired: try isRetired(channel, in: tx), purged: channel.purgedAt != nil, rekeyPending: try pendingKey(of: channel, in: tx),
                               linkedIDs: try tx.formerKeys(channel: channel.rowID).filter(\.valid).map(\.portableID).sorted(), locations: rows.sorted { ($0.isSelf ? 0 : 1, $0.url) < ($1.isSelf ? 0 : 1, $1.url) })
         }
     }

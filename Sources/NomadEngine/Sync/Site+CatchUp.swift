@@ -127,7 +127,7 @@ extension Site {
             pageLimits.maxEntriesPerPacket = limits.maxEntriesPerPacket + keys.count
             let report = try ReplayEngine(limits: pageLimits).apply(page.entries + keys, to: channel.record, in: tx, now: clock.nowMilliseconds())
             _ = try recordReport(channel: channel.record, from: page.from, vector: page.vector, digest: page.digest, in: tx)
-            try resolveKeys(of: channel.record, in: tx)
+            try settle(channel.record, in: tx)
             return report
         }
     }
@@ -137,7 +137,7 @@ extension Site {
     public func acceptPull(channel: HostedChannel, from requester: SiteID, token: String, window: UInt64 = 30 * 60 * 1000) throws {
         let now = clock.nowMilliseconds()
         try store.write { tx in
-            guard try !isRetired(channel.record, in: tx) else { throw EngineError.retired(channel.nickname) }
+            try ensureServed(try tx.channel(rowID: channel.rowID) ?? channel.record, in: tx)
             guard try tx.recordToken(token, now: now, windowStart: now > window ? now - window : 0) else {
                 throw EngineError.replayedToken(windowMinutes: window / 60_000)
             }

@@ -85,7 +85,7 @@ extension Site {
             throw EngineError.notForThisSite("channel \(envelope.sender.text) is not hosted on this site")
         }
         let channel = resolved.channel
-        guard try !store.read({ try isRetired(channel, in: $0) }) else { throw EngineError.retired(channel.nickname) }
+        try store.read { try ensureServed(channel, in: $0) }
         guard envelope.recipients.isEmpty || envelope.recipients.contains(envelope.sender) || envelope.recipients.contains(channel.portableID) else {
             throw EngineError.notForThisSite("no recipient of this packet is hosted on this site")
         }
@@ -110,7 +110,7 @@ extension Site {
             if let channel = try tx.channel(portableID: opened.channel.portableID), try staleWriterCause(channel: channel, in: tx) != nil {
                 healed = try rotateWriter(channel: channel, site: try identity(in: tx), in: tx).report
             }
-            try resolveKeys(of: opened.channel.record, in: tx)
+            try settle(opened.channel.record, in: tx)
             return AcceptedSync(report: report, divergence: divergence, healed: healed)
         }
     }
