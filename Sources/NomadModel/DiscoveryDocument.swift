@@ -96,8 +96,12 @@ public struct ErrorBody: Sendable, Equatable, Codable {
     public var code: String?
     public var origin: String?
     public var seq: UInt64?
+    /// With `rekeyed`: the channel's `key` entries, so a clone still on a replaced key can
+    /// switch (docs/PROTOCOL.md §8).
+    public var keys: [ChangeEntry]?
 
-    public init(message: String, code: String? = nil, origin: String? = nil, seq: UInt64? = nil) {
+    public init(message: String, code: String? = nil, origin: String? = nil, seq: UInt64? = nil, keys: [ChangeEntry]? = nil) {
+        self.keys = keys
         self.success = false
         self.message = message
         self.code = code

@@ -31,6 +31,10 @@ public struct PeerRefusal: Sendable, Equatable, CustomStringConvertible {
         return (origin, seq)
     }
 
+    /// `410 rekeyed`: the packet was signed under an id a rekey replaced; the clone sent the
+    /// channel's `key` entries along.
+    public var rekeyed: [ChangeEntry]? { status == 410 && body?.code == "rekeyed" ? body?.keys ?? [] : nil }
+
     /// `403 unknown-location`: the clone does not know the sending site as a location.
     public var unknownLocation: Bool { status == 403 && body?.code == "unknown-location" }
 

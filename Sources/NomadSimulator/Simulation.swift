@@ -27,6 +27,8 @@ public final class Simulation {
         public var maxRestores = 1
         /// At most this many new clones joining during the run (from another site's export).
         public var maxJoins = 1
+        /// At most this many rekeys during the run (each `update` or linking at random).
+        public var maxRekeys = 1
         /// False replays the rule before docs/PROTOCOL.md §3.2: a `fork` answer is only a
         /// refusal, and the site that reused its writer never takes its entries back.
         public var healsForks = true
@@ -42,6 +44,7 @@ public final class Simulation {
 
         public var reproduction: String {
             "nomadsync simulate --seed \(seed) --sites \(sites) --steps \(steps) --max-restores \(maxRestores) --max-joins \(maxJoins)"
+                + " --max-rekeys \(maxRekeys)"
                 + (healsForks ? "" : " --no-fork-heal") + (recordsRefusedReports ? " --record-refused-reports" : "")
         }
     }
@@ -57,6 +60,7 @@ public final class Simulation {
         /// Clones that joined during the run, location changes made, and pairs of writes to
         /// the same document with equal HLCs (the origin breaks the tie).
         public var joins: Int
+        public var rekeys: Int
         public var locationChanges: Int
         public var equalHLCs: Int
         /// Times a site raised its `diverged` alarm on a packet during the run (a fork can make
@@ -80,6 +84,7 @@ public final class Simulation {
     var restores = 0
     var heals = 0
     var joins = 0
+    var rekeys = 0
     var locationChanges = 0
     var equalHLCs = 0
     var divergedAlarms = 0
@@ -106,7 +111,7 @@ public final class Simulation {
         }
         let digest = Hex.encode(Blake2b.hash256(Array(trace.joined(separator: "\n").utf8)))
         return Result(configuration: configuration, traceDigest: digest, events: trace.count, writes: model.puts.count,
-                      restores: restores, heals: heals, joins: joins, locationChanges: locationChanges, equalHLCs: equalHLCs,
+                      restores: restores, heals: heals, joins: joins, rekeys: rekeys, locationChanges: locationChanges, equalHLCs: equalHLCs,
                       divergedAlarms: divergedAlarms, refusalsThatWrote: refusalsThatWrote,
                       failure: failure, trace: trace)
     }
@@ -135,8 +140,9 @@ public final class Simulation {
     func step(_ n: Int) throws {
         world += UInt64(dice.below(500))
         for site in sites { site.follow(world) }
-        let roll = dice.below(100)
+        let roll = dice.below(102)
         switch roll {
+        case 100...: try rekey(on: dice.pick(sites))
         case 0..<32: try write(on: dice.pick(sites))
         case 32..<34: try twinWrite()
         case 34..<54: try deliveryPass(dice.pick(sites))
@@ -159,6 +165,15 @@ public final class Simulation {
         default:
             try restore(dice.pick(sites))
         }
+    }
+
+    /// A site gives the channel a new key; the others switch when they apply its `key` entry.
+    func rekey(on site: SimulatedSite) throws {
+        guard rekeys < configuration.maxRekeys else { return }
+        let update = dice.below(2) == 0
+        let outcome = try site.site.rekey(nickname: Self.channel, update: update)
+        rekeys += 1
+        log("rekey \(site.index) \(update ? "update" : "link") \(outcome.newPortableID.text.prefix(6))")
     }
 
     func write(on site: SimulatedSite) throws {
@@ -297,7 +312,13 @@ public final class Simulation {
     /// What `GET /sync/{portable_id}/entries` answers (after its HTTP checks).
     func serve(_ action: PullAction, by server: SimulatedSite, to requester: SimulatedSite) throws -> PeerAnswer<SealedPage> {
         do {
-            return .answered(try server.site.servePage(channel: try server.channel(), to: try requester.ownLocation(), origin: action.origin,
+            // The route serves the id the requester names (its current one), under any id the
+            // channel had; an id the server has not heard of yet is 403.
+            let asked = try requester.channel().portableID
+            guard let named = try server.site.channel(named: asked) else {
+                return .refused(PeerRefusal(url: action.source.url, status: 403, body: ErrorBody(message: "not hosted under \(asked.text.prefix(6))")))
+            }
+            return .answered(try server.site.servePage(channel: named.channel, as: asked, to: try requester.ownLocation(), origin: action.origin,
                                                        after: action.after, limit: action.limit))
         } catch let error as EngineError {
             let (status, body) = error.refusal
@@ -370,6 +391,11 @@ public final class Simulation {
         for site in sites {
             if let wrong = try WinnerModel.mismatch(site: site.site, channel: Self.channel) { return "site \(site.index): \(wrong)" }
         }
+        let keys = try sites.map { try $0.site.channel(nickname: Self.channel) }
+        if Set(keys.map(\.publicKey)).count != 1 || Set(keys.map(\.portableID)).count != 1 {
+            return "sites end on different channel keys: \(keys.map { $0.portableID.text.prefix(6) })"
+        }
+        if let pending = statuses.firstIndex(where: { $0.rekeyPending != nil }) { return "site \(pending) still has a rekey pending" }
         let states = try sites.map { try $0.site.state(nickname: Self.channel, includeDeleted: true).map { "\($0.entity)/\($0.key)=\($0.entryID)" } }
         if Set(states).count != 1 { return "states differ after healing" }
         return nil

@@ -303,6 +303,12 @@ extension StoreTransaction {
     }
 
     /// Every held entry, by origin and seq.
+    /// Held entries of one entity (the engine reads held `key` entries this way).
+    public func pendingEntries(channel: Int64, entity: String) throws -> [ChangeEntry] {
+        try Row.fetchAll(try db.cachedStatement(sql: "SELECT \(Self.entryColumns) FROM pending WHERE channel = ? AND entity = ? ORDER BY origin, seq"),
+                         arguments: [channel, entity]).map(entry(from:))
+    }
+
     public func pendingEntries(channel: Int64) throws -> [ChangeEntry] {
         try Row.fetchAll(try db.cachedStatement(sql: "SELECT \(Self.entryColumns) FROM pending WHERE channel = ? ORDER BY origin, seq"),
                          arguments: [channel]).map(entry(from:))

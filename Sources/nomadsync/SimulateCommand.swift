@@ -19,6 +19,7 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Random events per scenario before healing.") var steps: Int = 60
     @Option(help: "At most this many restores of an older backup per scenario.") var maxRestores: Int = 1
     @Option(help: "At most this many new clones joining during a scenario.") var maxJoins: Int = 1
+    @Option(help: "At most this many rekeys during a scenario.") var maxRekeys: Int = 1
     @Flag(help: "Print each scenario's trace digest.") var verbose = false
     @Flag(help: "Replay the old rule: a fork answer does not make the site heal (to see the simulator catch it).")
     var noForkHeal = false
@@ -31,6 +32,7 @@ struct SimulateCommand: ParsableCommand {
         guard (0...1_000_000).contains(steps) else { throw ValidationError("--steps must be from 0 to 1000000") }
         guard (0...1000).contains(maxRestores) else { throw ValidationError("--max-restores must be from 0 to 1000") }
         guard (0...16).contains(maxJoins) else { throw ValidationError("--max-joins must be from 0 to 16") }
+        guard (0...16).contains(maxRekeys) else { throw ValidationError("--max-rekeys must be from 0 to 16") }
         guard scenarios >= 1 else { throw ValidationError("--scenarios must be at least 1") }
         guard seed <= UInt64.max - UInt64(scenarios) else { throw ValidationError("--seed is too large for that many scenarios") }
     }
@@ -38,11 +40,12 @@ struct SimulateCommand: ParsableCommand {
     func run() throws {
         let started = Date()
         var failures = 0
-        var writes = 0, restores = 0, heals = 0, joins = 0, locationChanges = 0, equalHLCs = 0, alarms = 0
+        var writes = 0, restores = 0, heals = 0, joins = 0, rekeys = 0, locationChanges = 0, equalHLCs = 0, alarms = 0
         for n in 0..<scenarios {
             var configuration = Simulation.Configuration(seed: seed + UInt64(n), sites: sites, steps: steps)
             configuration.maxRestores = maxRestores
             configuration.maxJoins = maxJoins
+            configuration.maxRekeys = maxRekeys
             configuration.healsForks = !noForkHeal
             configuration.recordsRefusedReports = recordRefusedReports
             let result = try Simulation(configuration).run()
@@ -50,6 +53,7 @@ struct SimulateCommand: ParsableCommand {
             restores += result.restores
             heals += result.heals
             joins += result.joins
+            rekeys += result.rekeys
             locationChanges += result.locationChanges
             equalHLCs += result.equalHLCs
             alarms += result.divergedAlarms
@@ -61,7 +65,7 @@ struct SimulateCommand: ParsableCommand {
             }
         }
         let seconds = Date().timeIntervalSince(started)
-        print("\(scenarios - failures) passed, \(failures) failed (\(writes) writes, \(restores) restores, \(heals) heals, \(joins) joins, \(locationChanges) location changes, \(equalHLCs) equal-HLC pairs, \(alarms) diverged alarms, \(String(format: "%.1f", seconds)) s)")
+        print("\(scenarios - failures) passed, \(failures) failed (\(writes) writes, \(restores) restores, \(heals) heals, \(joins) joins, \(rekeys) rekeys, \(locationChanges) location changes, \(equalHLCs) equal-HLC pairs, \(alarms) diverged alarms, \(String(format: "%.1f", seconds)) s)")
         if failures > 0 { throw ExitCode(1) }
     }
 }

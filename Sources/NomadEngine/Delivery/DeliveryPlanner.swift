@@ -110,6 +110,7 @@ public struct DeliveryPlanner: Sendable {
                 return .healed(healed, because: refusal.description)
             }
             if refusal.unknownLocation { try site.introduce(nickname: action.channel.nickname, to: siteID) }
+            if let keys = refusal.rekeyed { try? site.learnRekeys(nickname: action.channel.nickname, keys) }
             let retryAt = try site.deliveryFailed(channel: action.channel, siteID: siteID, reason: refusal.description,
                                                   unreachable: false, backoff: policy.backoff)
             return .failed(reason: refusal.description, unreachable: false, retryAt: retryAt, introduced: refusal.unknownLocation)

@@ -81,12 +81,12 @@ extension Site {
         return OutboundPacket(envelope: envelope, location: location, positions: taken.map(\.position))
     }
 
-    /// The channel's applied `key` entries (none unless it was rekeyed).
+    /// The channel's `key` entries, applied and held (none unless it was rekeyed).
     static func keyEntries(of channel: ChannelRecord, in tx: StoreTransaction) throws -> [ChangeEntry] {
         try tx.stateRows(channel: channel.rowID, entity: "key").flatMap { row -> [ChangeEntry] in
             guard let place = try tx.place(channel: channel.rowID, entryID: row.entryID) else { return [] }
             return try tx.entries(channel: channel.rowID, origin: place.origin, after: place.seq > 0 ? place.seq - 1 : 0, limit: 1)
-        }
+        } + tx.pendingEntries(channel: channel.rowID, entity: "key")
     }
 
     /// The receiver acknowledged a packet: its entries leave the outbox and the location is

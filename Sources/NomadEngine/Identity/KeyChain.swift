@@ -1,5 +1,6 @@
 import NomadCrypto
 import NomadModel
+import NomadStore
 
 /// The rekeys a channel's log holds (its `key` entries), and what follows from them: which keys
 /// are the channel's, and which one is current (DESIGN §8, docs/PROTOCOL.md §8).
@@ -41,6 +42,17 @@ struct KeyChain {
             if let step = try? Self.step(entity: row.entity, key: row.key, op: row.op, body: row.body, hlc: row.hlc,
                                          entryID: row.entryID, guid: guid) { steps.append(step) }
         }
+    }
+
+    /// Every verified rekey the site holds for the channel: applied (`key` state rows) and held
+    /// (waiting for a gap: a rekey takes effect whatever order the log fills in).
+    static func load(_ channel: ChannelRecord, in tx: StoreTransaction) throws -> KeyChain {
+        var chain = KeyChain(rows: try tx.stateRows(channel: channel.rowID, entity: "key"), guid: channel.guid)
+        for entry in try tx.pendingEntries(channel: channel.rowID, entity: "key") {
+            if let step = try? step(entity: entry.entity, key: entry.key, op: entry.op, body: entry.body, hlc: entry.hlc,
+                                    entryID: entry.id, guid: channel.guid) { chain.add(step) }
+        }
+        return chain
     }
 
     mutating func add(_ step: Step) {

@@ -63,7 +63,7 @@ extension Site {
     /// held and the given `key` entries connect to them.
     func trustedKeys(of channel: ChannelRecord, with entries: [ChangeEntry] = []) throws -> [[UInt8]] {
         try store.read { tx in
-            var chain = KeyChain(rows: try tx.stateRows(channel: channel.rowID, entity: "key"), guid: channel.guid)
+            var chain = try KeyChain.load(channel, in: tx)
             for entry in entries where entry.entity == "key" {
                 if let step = try? KeyChain.step(entity: entry.entity, key: entry.key, op: entry.op, body: entry.body, hlc: entry.hlc,
                                                  entryID: entry.id, guid: channel.guid) { chain.add(step) }

@@ -68,10 +68,10 @@ extension Site {
     /// After a switch this site's own `location` is published again, signed with the new key.
     @discardableResult
     func resolveKeys(channel: ChannelRecord, site: SiteIdentity, in tx: StoreTransaction) throws -> KeyResolution {
-        let rows = try tx.stateRows(channel: channel.rowID, entity: "key")
-        guard !rows.isEmpty else { return KeyResolution() }
+        let held = try KeyChain.load(channel, in: tx)
+        guard !held.steps.isEmpty else { return KeyResolution() }
         let formers = try tx.formerKeys(channel: channel.rowID)
-        let chain = KeyChain(rows: rows, guid: channel.guid).canonical(anchors: [channel.publicKey] + formers.map(\.publicKey))
+        let chain = held.canonical(anchors: [channel.publicKey] + formers.map(\.publicKey))
         guard let first = chain.first, let last = chain.last else { return KeyResolution() }
         let keys = [first.oldKey] + chain.map(\.newKey)
         // Start from the newest key of the chain whose seed this site holds.
@@ -128,13 +128,26 @@ extension Site {
         return resolution
     }
 
+    /// A clone refused our packet as signed under a replaced id (`410 rekeyed`) and sent the
+    /// channel's `key` entries: they are replayed (applied, or held behind a gap — a held rekey
+    /// counts too) and the channel moves to the key they agree on. Anything but verified `key`
+    /// puts is ignored; a batch that does not replay changes nothing.
+    public func learnRekeys(nickname: String, _ entries: [ChangeEntry]) throws {
+        let keys = entries.filter { $0.entity == "key" && $0.op == .put }.prefix(64)
+        guard !keys.isEmpty else { return }
+        try store.write { tx in
+            guard let channel = try tx.channel(nickname: nickname) else { return }
+            _ = try ReplayEngine(limits: limits).apply(Array(keys), to: channel, in: tx, now: clock.nowMilliseconds())
+            try settle(channel, in: tx)
+        }
+    }
+
     /// The agreed key this site cannot open yet (read-only), if any: what status calls
     /// `rekey pending`.
     func pendingKey(of channel: ChannelRecord, in tx: StoreTransaction) throws -> PortableID? {
-        let rows = try tx.stateRows(channel: channel.rowID, entity: "key")
-        guard !rows.isEmpty else { return nil }
+        let chain = try KeyChain.load(channel, in: tx)
+        guard !chain.steps.isEmpty else { return nil }
         let anchors = [channel.publicKey] + (try tx.formerKeys(channel: channel.rowID)).map(\.publicKey)
-        let chain = KeyChain(rows: rows, guid: channel.guid)
         // A rekey from a key this site has not heard of yet: an earlier rekey is still missing.
         let trusted = chain.trusted(from: anchors)
         if let unconnected = chain.steps.filter({ !trusted.contains($0.newKey) }).max(by: { $1.beats($0) }) {
@@ -146,8 +159,10 @@ extension Site {
 
     /// Runs `resolveKeys` for the channel as stored now (the caller's replay may have changed it).
     func resolveKeys(of channel: ChannelRecord, in tx: StoreTransaction) throws {
-        guard let channel = try tx.channel(rowID: channel.rowID),
-              !(try tx.stateRows(channel: channel.rowID, entity: "key")).isEmpty else { return }
+        guard let channel = try tx.channel(rowID: channel.rowID) else { return }
+        let rekeyed = try !tx.stateRows(channel: channel.rowID, entity: "key").isEmpty
+            || !tx.pendingEntries(channel: channel.rowID, entity: "key").isEmpty
+        guard rekeyed else { return }
         _ = try resolveKeys(channel: channel, site: try identity(in: tx), in: tx)
     }
 }

@@ -153,7 +153,7 @@ public struct ReplayEngine: Sendable {
         var chain: KeyChain?
         func loadChain() throws -> KeyChain {
             if let chain { return chain }
-            let loaded = KeyChain(rows: try tx.stateRows(channel: channel.rowID, entity: "key"), guid: channel.guid)
+            let loaded = try KeyChain.load(channel, in: tx)
             chain = loaded
             return loaded
         }

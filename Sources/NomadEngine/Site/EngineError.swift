@@ -35,7 +35,7 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
     case retired(String)
     /// A request named or was signed under a portable_id that a rekey with `update:true`
     /// replaced: it is refused from then on.
-    case supersededID(String)
+    case supersededID(String, keys: [ChangeEntry])
     /// The channel was purged (deleted everywhere).
     case purged(String)
     /// A rekey whose signatures or ids do not verify.
@@ -75,7 +75,7 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
             return "this site retired its location of '\(nick)'; the other clones carry the channel on"
         case .purged(let nick):
             return "channel '\(nick)' was deleted everywhere (purged); nothing of it is kept or served"
-        case .supersededID(let id):
+        case .supersededID(let id, _):
             return "portable_id \(id) was replaced by a rekey (update) and is no longer valid for this channel"
         case .invalidRekey(let why):
             return "rekey refused: \(why); nothing was changed"
@@ -101,7 +101,7 @@ extension EngineError {
         case .channelNotFound: return (404, ErrorBody(message: description))
         case .retired: return (410, ErrorBody(message: description))
         case .purged: return (410, ErrorBody(message: description, code: "purged"))
-        case .supersededID: return (410, ErrorBody(message: description, code: "rekeyed"))
+        case .supersededID(_, let keys): return (410, ErrorBody(message: description, code: "rekeyed", keys: keys))
         case .invalidRekey: return (401, ErrorBody(message: description))
         case .invalidChange, .invalidArgument, .channelExists: return (400, ErrorBody(message: description))
         case .siteNotInitialised, .siteAlreadyInitialised: return (500, ErrorBody(message: description))

@@ -69,7 +69,9 @@ extension Site {
         guard envelope.type == .sync else { throw EngineError.notForThisSite("expected a sync message, got \(envelope.type.rawValue)") }
         let site = try identity()
         let named = try store.read { try self.channel(named: envelope.sender, in: $0) }
-        if let named, !named.valid { throw EngineError.supersededID(envelope.sender.text) }
+        if let named, !named.valid {
+            throw EngineError.supersededID(envelope.sender.text, keys: try store.read { try Self.keyEntries(of: named.channel, in: $0) })
+        }
         guard named != nil || envelope.recipients.isEmpty || envelope.recipients.contains(envelope.sender) else {
             throw EngineError.notForThisSite("channel \(envelope.sender.text) is not hosted on this site")
         }
