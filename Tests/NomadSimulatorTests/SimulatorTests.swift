@@ -26,7 +26,7 @@ struct SimulatorTests {
     }
 
     @Test func longerScenariosRestoreAndHealAndStillConverge() async throws {
-        var restores = 0, heals = 0, joins = 0, locationChanges = 0, equalHLCs = 0
+        var restores = 0, heals = 0, joins = 0, rekeys = 0, locationChanges = 0, equalHLCs = 0
         let results = try await onOwnThread {
             try (UInt64(10_001)...10_030).map { try Simulation(.init(seed: $0, sites: 3, steps: 120)).run() }
         }
@@ -35,12 +35,13 @@ struct SimulatorTests {
             restores += result.restores
             heals += result.heals
             joins += result.joins
+            rekeys += result.rekeys
             locationChanges += result.locationChanges
             equalHLCs += result.equalHLCs
         }
         #expect(restores > 0 && heals > 0, "the scenarios exercised no restore (\(restores)) or no heal (\(heals))")
-        #expect(joins > 0 && locationChanges > 0 && equalHLCs > 0,
-                "no join (\(joins)), location change (\(locationChanges)) or equal-HLC pair (\(equalHLCs))")
+        #expect(joins > 0 && locationChanges > 0 && equalHLCs > 0 && rekeys > 0,
+                "no join (\(joins)), location change (\(locationChanges)), equal-HLC pair (\(equalHLCs)) or rekey (\(rekeys))")
     }
 
     @Test func theSameSeedGivesTheSameEventsByteForByte() async throws {
