@@ -29,14 +29,40 @@ public struct ChannelExportDocument: Sendable, Codable {
         }
     }
 
+    /// A key the channel had before a rekey (its seed opens the next `key` entry). A clone made
+    /// from the export needs them to follow a rekey that wins over the one it was made on.
+    public struct FormerKey: Sendable, Codable {
+        public var portableID: PortableID
+        public var publicKey: String
+        public var secretSeed: String
+        public var valid: Bool
+
+        public init(portableID: PortableID, publicKey: String, secretSeed: String, valid: Bool) {
+            self.portableID = portableID
+            self.publicKey = publicKey
+            self.secretSeed = secretSeed
+            self.valid = valid
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case valid
+            case portableID = "portable_id"
+            case publicKey = "public_key"
+            case secretSeed = "secret_seed"
+        }
+    }
+
     public var format: String
     public var exportedAt: String
     public var fromSite: SiteID
     public var channel: Identity
     public var entries: [ChangeEntry]
+    /// Absent when the channel was never rekeyed.
+    public var formerKeys: [FormerKey]?
 
     public init(format: String = ChannelExportDocument.format, exportedAt: String, fromSite: SiteID, channel: Identity,
-                entries: [ChangeEntry]) {
+                entries: [ChangeEntry], formerKeys: [FormerKey]? = nil) {
+        self.formerKeys = formerKeys
         self.format = format
         self.exportedAt = exportedAt
         self.fromSite = fromSite
@@ -48,6 +74,7 @@ public struct ChannelExportDocument: Sendable, Codable {
         case format, channel, entries
         case exportedAt = "exported_at"
         case fromSite = "from_site"
+        case formerKeys = "former_keys"
     }
 }
 

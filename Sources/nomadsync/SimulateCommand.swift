@@ -19,7 +19,7 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Random events per scenario before healing.") var steps: Int = 60
     @Option(help: "At most this many restores of an older backup per scenario.") var maxRestores: Int = 1
     @Option(help: "At most this many new clones joining during a scenario.") var maxJoins: Int = 1
-    @Option(help: "At most this many rekeys during a scenario.") var maxRekeys: Int = 1
+    @Option(help: "At most this many rekeys during a scenario.") var maxRekeys: Int = 0
     @Flag(help: "Print each scenario's trace digest.") var verbose = false
     @Flag(help: "Replay the old rule: a fork answer does not make the site heal (to see the simulator catch it).")
     var noForkHeal = false

@@ -11,21 +11,31 @@ import Synchronization
 import Glibc
 #endif
 
-/// A free TCP port on 127.0.0.1 (bind to port 0, read it back, close).
+/// A free TCP port on 127.0.0.1 from 10000–19999, below the kernel's ephemeral range: a port
+/// probed with bind(0) could be taken by any outgoing connection before the node binds it.
+/// The integration tests draw from 20000–32767 in the same process, so the two never meet.
 func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw TransportError(url: "127.0.0.1", reason: "socket() failed") }
-    defer { close(fd) }
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_port = 0
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-    guard bound == 0 else { throw TransportError(url: "127.0.0.1", reason: "bind() failed") }
-    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-    return Int(UInt16(bigEndian: addr.sin_port))
+    for _ in 0..<10_000 {
+        let port = nextPort.withLock { n -> Int in
+            n = (n + 1) % 10_000
+            return 10_000 + n
+        }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TransportError(url: "127.0.0.1", reason: "socket() failed") }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        close(fd)
+        if bound == 0 { return port }
+    }
+    throw TransportError(url: "127.0.0.1", reason: "no free port in 10000-19999")
 }
+
+private let nextPort = Mutex(Int.random(in: 0..<10_000))
 
 /// A site in a temporary data directory on a clock the test controls.
 struct LocalSite {

@@ -24,8 +24,13 @@ extension Site {
         let site = try identity()
         let channel = try record(nickname: nickname)
         let keys = try channelKeys(channel)
-        let entries = try store.read { tx -> [ChangeEntry] in
-            try tx.entries(channel: channel.rowID) + tx.pendingEntries(channel: channel.rowID)
+        let (entries, formers) = try store.read { tx -> ([ChangeEntry], [FormerKey]) in
+            (try tx.entries(channel: channel.rowID) + tx.pendingEntries(channel: channel.rowID), try tx.formerKeys(channel: channel.rowID))
+        }
+        let formerKeys = try formers.map { former -> ChannelExportDocument.FormerKey in
+            let seed = try store.openSecret(former.seedSealed, what: "former channel key")
+            return .init(portableID: former.portableID, publicKey: Base64URL.encode(former.publicKey),
+                         secretSeed: Base64URL.encode(seed.revealedCopy()), valid: former.valid)
         }
         var seed = keys.seed.revealedCopy()
         defer { for i in seed.indices { seed[i] = 0 } }
@@ -33,7 +38,7 @@ extension Site {
             format: ChannelExportDocument.format, exportedAt: clock.nowText(), fromSite: site.siteID,
             channel: .init(nickname: channel.nickname, name: channel.name, guid: channel.guid, portableID: channel.portableID,
                            publicKey: Base64URL.encode(channel.publicKey), secretSeed: Base64URL.encode(seed)),
-            entries: entries)
+            entries: entries, formerKeys: formerKeys.isEmpty ? nil : formerKeys)
         return document
     }
 
@@ -68,6 +73,17 @@ extension Site {
         guard PortableID(guid: identityDoc.guid, publicKey: publicKey) == identityDoc.portableID else {
             throw EngineError.invalidImport("portable_id is not derived from guid and public key")
         }
+        let formers = try (document.formerKeys ?? []).prefix(1000).map { former -> FormerKey in
+            var bytes = try Base64URL.decode(former.secretSeed, what: "former secret_seed", length: SigningKeyPair.seedLength)
+            let pair = try SigningKeyPair(seed: SecureBytes(bytes))
+            for i in bytes.indices { bytes[i] = 0 }
+            guard Base64URL.encode(pair.publicKey) == former.publicKey,
+                  PortableID(guid: identityDoc.guid, publicKey: pair.publicKey) == former.portableID, pair.publicKey != publicKey else {
+                throw EngineError.invalidImport("a former key does not match its public key or portable_id")
+            }
+            return FormerKey(portableID: former.portableID, publicKey: pair.publicKey,
+                             seedSealed: try store.sealSecret(pair.seed, random: random), valid: former.valid)
+        }
         let record = ChannelRecord(
             nickname: identityDoc.nickname, name: identityDoc.name, guid: identityDoc.guid, portableID: identityDoc.portableID,
             publicKey: publicKey, seedSealed: try store.sealSecret(keys.seed, random: random),
@@ -78,6 +94,7 @@ extension Site {
             if try tx.channel(portableID: record.portableID) != nil { throw EngineError.channelExists(record.portableID.text) }
             if try tx.channel(nickname: record.nickname) != nil { throw EngineError.channelExists("'\(record.nickname)'") }
             let stored = try tx.insertChannel(record)
+            for former in formers { try tx.saveFormerKey(channel: stored.rowID, former) }
             let replay = try ReplayEngine(limits: importLimits).apply(document.entries, to: stored, in: tx, now: clock.nowMilliseconds())
             let location = try localLocation(channel: stored, keys: keys, site: site, primary: false)
             let refreshed = try tx.channel(nickname: stored.nickname) ?? stored

@@ -149,7 +149,7 @@ extension Site {
         if let vector { peer.vector = vector }
         if let digest { peer.digest = digest }
         try tx.putPeer(channel: channel.rowID, peer)
-        guard let vector, let digest, let current = try tx.channel(portableID: channel.portableID),
+        guard let vector, let digest, let current = try tx.channel(rowID: channel.rowID),
               try tx.vector(channel: current.rowID) == vector else { return .unchanged }
         let ours = StateDigest(bytes: current.digest).hex
         if digest != ours, current.diverged == nil {

@@ -137,7 +137,11 @@ extension Site {
         guard !keys.isEmpty else { return }
         try store.write { tx in
             guard let channel = try tx.channel(nickname: nickname) else { return }
-            _ = try ReplayEngine(limits: limits).apply(Array(keys), to: channel, in: tx, now: clock.nowMilliseconds())
+            // Never this site's own writer from outside (as catch-up never pulls it): after a
+            // restore those seqs may be taken again here, and the fork heal sorts them out.
+            let foreign = keys.filter { $0.origin != channel.writer }
+            guard !foreign.isEmpty else { return }
+            _ = try ReplayEngine(limits: limits).apply(Array(foreign), to: channel, in: tx, now: clock.nowMilliseconds())
             try settle(channel, in: tx)
         }
     }

@@ -19,7 +19,7 @@ enum LedgerRepair {
                 from[place.origin] = min(from[place.origin] ?? place.seq, place.seq)
             }
         }
-        guard !from.isEmpty, let current = try tx.channel(portableID: channel.portableID) else { return 0 }
+        guard !from.isEmpty, let current = try tx.channel(rowID: channel.rowID) else { return 0 }
         var digest = StateDigest(bytes: current.digest)
         var dropped = 0
         for (origin, seq) in from.sorted(by: { $0.key < $1.key }) {

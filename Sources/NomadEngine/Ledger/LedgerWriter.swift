@@ -13,7 +13,7 @@ struct LedgerWriter {
     /// Reads the digest and vector inside the transaction: a `ChannelRecord` fetched before it
     /// began may be stale if another process wrote to the channel in between.
     init(tx: StoreTransaction, channel: ChannelRecord) throws {
-        guard let current = try tx.channel(portableID: channel.portableID) else {
+        guard let current = try tx.channel(rowID: channel.rowID) else {
             throw EngineError.channelNotFound(channel.nickname)
         }
         self.tx = tx

@@ -121,7 +121,7 @@ public struct ReplayEngine: Sendable {
         let vector = voided.isEmpty ? ledger.vector : try tx.vector(channel: channel.rowID)
         report.missing = try Self.missing(channel: channel, vector: vector, in: tx)
         report.digest = voided.isEmpty ? ledger.digest.hex
-            : StateDigest(bytes: try tx.channel(portableID: channel.portableID)?.digest ?? ledger.digest.bytes).hex
+            : StateDigest(bytes: try tx.channel(rowID: channel.rowID)?.digest ?? ledger.digest.bytes).hex
         return report
     }
 

@@ -125,7 +125,7 @@ extension Site {
     ///   changes are written again under the current writer, so nothing is lost.
     func heal(channel stale: ChannelRecord, site: SiteIdentity, forkOf: (writer: OriginID, seq: UInt64)?, rotate: Bool,
               in tx: StoreTransaction) throws -> (channel: ChannelRecord, report: WriterHealReport) {
-        guard var channel = try tx.channel(portableID: stale.portableID) else { throw EngineError.channelNotFound(stale.nickname) }
+        guard var channel = try tx.channel(rowID: stale.rowID) else { throw EngineError.channelNotFound(stale.nickname) }
         let old = channel.writer
         var removed: [ChangeEntry] = []
         var keptThrough = try tx.vector(channel: channel.rowID)[forkOf?.writer ?? old]
@@ -152,7 +152,7 @@ extension Site {
         let changes = [Change(entity: "location", key: site.siteID.text, op: .put, body: try WireJSON.encodeCanonical(location))] + again
         let appended = try ChangeLog(limits: limits).append(changes, to: channel, in: tx, now: clock.nowMilliseconds())
         try queueForPeers(appended, channel: channel, siteID: site.siteID, in: tx)
-        let updated = try tx.channel(portableID: channel.portableID) ?? channel
+        let updated = try tx.channel(rowID: channel.rowID) ?? channel
         return (updated, WriterHealReport(oldWriter: old, newWriter: channel.writer, keptThrough: keptThrough, reissued: again.count))
     }
 }

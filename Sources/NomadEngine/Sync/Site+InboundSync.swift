@@ -109,7 +109,7 @@ extension Site {
             let divergence = try recordReport(channel: opened.channel.record, from: opened.sender.siteID, vector: opened.data.vector,
                                               digest: opened.data.digest, in: tx)
             var healed: WriterHealReport?
-            if let channel = try tx.channel(portableID: opened.channel.portableID), try staleWriterCause(channel: channel, in: tx) != nil {
+            if let channel = try tx.channel(rowID: opened.channel.rowID), try staleWriterCause(channel: channel, in: tx) != nil {
                 healed = try rotateWriter(channel: channel, site: try identity(in: tx), in: tx).report
             }
             try settle(opened.channel.record, in: tx)
