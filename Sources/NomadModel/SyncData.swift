@@ -7,8 +7,13 @@ public struct SyncData: Sendable, Equatable, Codable {
     public var vector: VersionVector
     /// The sender's state digest, 64 lowercase hex digits.
     public var digest: String
+    /// The channel's `key` entries once it was rekeyed (docs/PROTOCOL.md §8): they vouch for the
+    /// sender's new id and are replayed only where they fit (never a reason to refuse the packet).
+    public var keys: [ChangeEntry]?
 
-    public init(channel: PortableID, from: SiteID, entries: [ChangeEntry], vector: VersionVector, digest: String) {
+    public init(channel: PortableID, from: SiteID, entries: [ChangeEntry], vector: VersionVector, digest: String,
+                keys: [ChangeEntry]? = nil) {
+        self.keys = keys
         self.channel = channel
         self.from = from
         self.entries = entries

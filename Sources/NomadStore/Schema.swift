@@ -168,6 +168,14 @@ enum Schema {
             // left to deliver; the row stays so the channel answers 410.
             try db.execute(sql: "ALTER TABLE channel ADD COLUMN purged_at INTEGER")
         }
+        migrator.registerMigration("v8-local-entries") { db in
+            // Which entries this site wrote (as opposed to received): a heal takes back only
+            // those. Entries of a writer a channel row names now were written here.
+            try db.execute(sql: """
+                ALTER TABLE entry ADD COLUMN local INTEGER NOT NULL DEFAULT 0 CHECK (local IN (0, 1));
+                UPDATE entry SET local = 1 WHERE origin = (SELECT writer FROM channel WHERE channel.id = entry.channel);
+                """)
+        }
         return migrator
     }
 }

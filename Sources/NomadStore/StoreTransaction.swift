@@ -108,9 +108,16 @@ public struct StoreTransaction {
     }
 
     /// Appends an applied entry to the local copy of the log.
-    public func insertEntry(channel: Int64, _ entry: ChangeEntry) throws {
-        try db.cachedStatement(sql: "INSERT INTO entry (channel, \(Self.entryColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)").execute(
-                       arguments: try arguments(channel: channel, entry))
+    /// Adds an entry to the log; `local` when this site wrote it (not received it).
+    public func insertEntry(channel: Int64, _ entry: ChangeEntry, local: Bool = false) throws {
+        try db.cachedStatement(sql: "INSERT INTO entry (channel, \(Self.entryColumns), local) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").execute(
+                       arguments: try arguments(channel: channel, entry) + [local ? 1 : 0])
+    }
+
+    /// The ids of `origin`'s entries after `seq` that this site wrote itself.
+    public func localEntryIDs(channel: Int64, origin: OriginID, after seq: UInt64) throws -> Set<String> {
+        Set(try String.fetchAll(try db.cachedStatement(sql: "SELECT id FROM entry WHERE channel = ? AND origin = ? AND seq > ? AND local = 1"),
+                                arguments: [channel, origin.text, Self.sqlSeq(seq)]))
     }
 
     /// The id of the applied entry at `(origin, seq)`, if any.

@@ -45,14 +45,14 @@ struct SimulatorTests {
         #expect(rekeys == 0)
     }
 
-    /// Rekeys (update and link, concurrent ones included) with joins, loss, duplication,
-    /// partitions and crashes: every site ends on one key, nothing pending, every write kept.
+    /// Rekeys (update and link, concurrent ones included) with joins, restores, loss,
+    /// duplication, partitions and crashes: every site ends on one key, nothing pending, every
+    /// write kept.
     @Test func rekeysConvergeWithJoinsAndFaults() async throws {
         let results = try await onOwnThread {
             try (UInt64(30_001)...30_150).map { seed -> Simulation.Result in
                 var configuration = Simulation.Configuration(seed: seed, sites: 3, steps: seed <= 30_010 ? 120 : 30)
                 configuration.maxRekeys = 2
-                configuration.maxRestores = 0
                 return try Simulation(configuration).run()
             }
         }
@@ -62,16 +62,16 @@ struct SimulatorTests {
         #expect(results.map(\.rekeys).reduce(0, +) > 50, "too few rekeys to mean anything")
     }
 
-    /// Known and not fixed yet: a site restored from a backup made before its own rekey, whose
-    /// entries after the restore point are taken back by the fork heal, can leave one entry of
-    /// its old writer held forever. When this passes, drop `withKnownIssue`.
-    @Test func aRestoreBeforeTheSitesOwnRekey() async throws {
-        var configuration = Simulation.Configuration(seed: 1385, sites: 3, steps: 30)
+    /// A site restored from a backup made before its own rekey: packets hand it its own
+    /// genuine key entry back. The seeds the simulator found it with (it used to keep one entry
+    /// held forever, then looped on forks): they must heal.
+    @Test(arguments: [(UInt64(1385), 30), (UInt64(10_014), 120)])
+    func aRestoreBeforeTheSitesOwnRekeyHeals(seed: UInt64, steps: Int) async throws {
+        var configuration = Simulation.Configuration(seed: seed, sites: 3, steps: steps)
         configuration.maxRekeys = 1
         let result = try await onOwnThread { [configuration] in try Simulation(configuration).run() }
-        withKnownIssue("restore before the site's own rekey (seed 1385)") {
-            #expect(result.failure == nil, "\(result.failure ?? "")")
-        }
+        #expect(result.failure == nil, "\(result.failure ?? ""); reproduce: \(result.reproduction)")
+        #expect(result.restores == 1 && result.rekeys == 1)
     }
 
     @Test func theSameSeedGivesTheSameEventsByteForByte() async throws {

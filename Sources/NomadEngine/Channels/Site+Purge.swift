@@ -48,14 +48,14 @@ extension Site {
     /// What follows from entries just applied, in the same transaction: a `purge` entry wipes the
     /// channel here (another site deleted it everywhere and delivers the entry itself); otherwise
     /// the channel moves to the key its rekeys agree on.
-    func settle(_ channel: ChannelRecord, in tx: StoreTransaction) throws {
+    func settle(_ channel: ChannelRecord, in tx: StoreTransaction, vouching: [ChangeEntry] = []) throws {
         guard let fresh = try tx.channel(rowID: channel.rowID) else { return }
         if fresh.purgedAt == nil, try tx.stateRow(channel: fresh.rowID, entity: "purge", key: "channel")?.op == .put {
             try tx.markPurged(channel: fresh.rowID, at: clock.nowMilliseconds())
             try tx.wipeChannel(fresh.rowID)
             return
         }
-        try resolveKeys(of: fresh, in: tx)
+        try resolveKeys(of: fresh, in: tx, vouching: vouching)
     }
 
     /// The purging site wipes the channel once its outbox is empty (every location acknowledged).

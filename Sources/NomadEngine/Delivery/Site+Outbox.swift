@@ -60,7 +60,7 @@ extension Site {
             // A rekeyed channel signs with its new key: every packet carries the `key` entries,
             // so a clone that has not applied them yet can tell the new id is this channel's.
             let rekeys = try Self.keyEntries(of: channel, in: tx)
-            return (channel, try tx.queued(channel: channel.rowID, for: location.siteID, limit: max(1, limit - rekeys.count)),
+            return (channel, try tx.queued(channel: channel.rowID, for: location.siteID, limit: limit),
                     try tx.vector(channel: channel.rowID), rekeys)
         }
         var taken: [QueuedEntry] = []
@@ -72,13 +72,32 @@ extension Site {
             bytes += size
         }
         let carried = rekeys.filter { key in !taken.contains { $0.entry.id == key.id } }
-        let data = SyncData(channel: channel.portableID, from: site.siteID, entries: taken.map(\.entry) + carried, vector: vector,
-                            digest: StateDigest(bytes: channel.digest).hex)
+        let data = SyncData(channel: channel.portableID, from: site.siteID, entries: taken.map(\.entry), vector: vector,
+                            digest: StateDigest(bytes: channel.digest).hex, keys: carried.isEmpty ? nil : carried)
         let sealKey = try Base64URL.decode(location.sealkey, what: "sealkey of \(location.siteID.text)", length: SealKeyPair.publicKeyLength)
         let binding = Envelope.binding(type: .sync, sender: channel.portableID, siteID: site.siteID, recipientSiteID: location.siteID)
         let payload = try SealedPayload.seal(Array(try WireJSON.encode(data).utf8), to: sealKey, additionalData: binding, random: random)
         let envelope = Envelope(type: .sync, sender: channel.portableID, siteID: site.siteID, recipients: [channel.portableID], data: payload)
         return OutboundPacket(envelope: envelope, location: location, positions: taken.map(\.position))
+    }
+
+    /// Of the `key` entries another site carried along (a packet's or a page's `keys`, a 410
+    /// answer's), those that fit here: verified rekeys of other writers than this site's current
+    /// one, not held, not voided, and at a place no other entry holds. A carried key entry is
+    /// never a reason to refuse a packet.
+    func fittingKeys(_ carried: [ChangeEntry], channel: ChannelRecord, in tx: StoreTransaction) throws -> [ChangeEntry] {
+        var fitting: [ChangeEntry] = []
+        for entry in carried.prefix(64) where entry.entity == "key" && entry.op == .put && entry.origin != channel.writer {
+            guard (try? entry.validate(limits: limits)) != nil,
+                  (try? KeyChain.step(entity: entry.entity, key: entry.key, op: entry.op, body: entry.body, hlc: entry.hlc,
+                                      entryID: entry.id, guid: channel.guid)) != nil,
+                  try !tx.holds(channel: channel.rowID, entryID: entry.id), try !tx.isVoided(channel: channel.rowID, entryID: entry.id),
+                  try tx.entryID(channel: channel.rowID, origin: entry.origin, seq: entry.seq) == nil,
+                  try tx.pendingID(channel: channel.rowID, origin: entry.origin, seq: entry.seq) == nil,
+                  entry.seq > (try tx.vector(channel: channel.rowID))[entry.origin] else { continue }
+            fitting.append(entry)
+        }
+        return fitting
     }
 
     /// The channel's `key` entries, applied and held (none unless it was rekeyed).

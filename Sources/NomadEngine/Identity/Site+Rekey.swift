@@ -67,8 +67,13 @@ extension Site {
     /// valid when the rekey that left them was a link (`update: false`), superseded otherwise.
     /// After a switch this site's own `location` is published again, signed with the new key.
     @discardableResult
-    func resolveKeys(channel: ChannelRecord, site: SiteIdentity, in tx: StoreTransaction) throws -> KeyResolution {
-        let held = try KeyChain.load(channel, in: tx)
+    func resolveKeys(channel: ChannelRecord, site: SiteIdentity, in tx: StoreTransaction,
+                     vouching: [ChangeEntry] = []) throws -> KeyResolution {
+        var held = try KeyChain.load(channel, in: tx)
+        for entry in vouching {
+            if let step = try? KeyChain.step(entity: entry.entity, key: entry.key, op: entry.op, body: entry.body, hlc: entry.hlc,
+                                             entryID: entry.id, guid: channel.guid) { held.add(step) }
+        }
         guard !held.steps.isEmpty else { return KeyResolution() }
         let formers = try tx.formerKeys(channel: channel.rowID)
         let chain = held.canonical(anchors: [channel.publicKey] + formers.map(\.publicKey))
@@ -139,10 +144,9 @@ extension Site {
             guard let channel = try tx.channel(nickname: nickname) else { return }
             // Never this site's own writer from outside (as catch-up never pulls it): after a
             // restore those seqs may be taken again here, and the fork heal sorts them out.
-            let foreign = keys.filter { $0.origin != channel.writer }
-            guard !foreign.isEmpty else { return }
-            _ = try ReplayEngine(limits: limits).apply(Array(foreign), to: channel, in: tx, now: clock.nowMilliseconds())
-            try settle(channel, in: tx)
+            let foreign = try fittingKeys(Array(keys), channel: channel, in: tx)
+            if !foreign.isEmpty { _ = try ReplayEngine(limits: limits).apply(foreign, to: channel, in: tx, now: clock.nowMilliseconds()) }
+            try settle(channel, in: tx, vouching: Array(keys))
         }
     }
 
@@ -162,11 +166,11 @@ extension Site {
     }
 
     /// Runs `resolveKeys` for the channel as stored now (the caller's replay may have changed it).
-    func resolveKeys(of channel: ChannelRecord, in tx: StoreTransaction) throws {
+    func resolveKeys(of channel: ChannelRecord, in tx: StoreTransaction, vouching: [ChangeEntry] = []) throws {
         guard let channel = try tx.channel(rowID: channel.rowID) else { return }
-        let rekeyed = try !tx.stateRows(channel: channel.rowID, entity: "key").isEmpty
+        let rekeyed = try !vouching.isEmpty || !tx.stateRows(channel: channel.rowID, entity: "key").isEmpty
             || !tx.pendingEntries(channel: channel.rowID, entity: "key").isEmpty
         guard rekeyed else { return }
-        _ = try resolveKeys(channel: channel, site: try identity(in: tx), in: tx)
+        _ = try resolveKeys(channel: channel, site: try identity(in: tx), in: tx, vouching: vouching)
     }
 }

@@ -33,7 +33,7 @@ public struct ChangeLog: Sendable {
         for change in changes {
             let entry = ChangeEntry(origin: writer, seq: ledger.vector[writer] + 1, hlc: clock.tick(wallMilliseconds: now),
                                     entity: change.entity, key: change.key, op: change.op, body: change.body)
-            try ledger.apply(entry)
+            try ledger.apply(entry, local: true)
             written.append(entry)
         }
         try ledger.finish()

@@ -68,9 +68,9 @@ struct LedgerWriter {
 
     /// Applies an entry in its turn. Returns whether it became the state row's winner.
     @discardableResult
-    mutating func apply(_ entry: ChangeEntry) throws -> Bool {
+    mutating func apply(_ entry: ChangeEntry, local: Bool = false) throws -> Bool {
         precondition(entry.seq == vector[entry.origin] + 1, "entries are applied in seq order per origin")
-        try tx.insertEntry(channel: channel.rowID, entry)
+        try tx.insertEntry(channel: channel.rowID, entry, local: local)
         try Self.registerWriter(of: entry, channel: channel.rowID, in: tx)
         vector[entry.origin] = entry.seq
         try tx.setVector(channel: channel.rowID, origin: entry.origin, seq: entry.seq)

@@ -46,13 +46,15 @@ public struct ReplayEngine: Sendable {
 
     public init(limits: WireLimits = .standard) { self.limits = limits }
 
+    /// `vouching`: `key` entries a sender carried that are not replayed (they do not fit this
+    /// log) but still vouch for the keys `location` entries are signed with.
     package func apply(_ entries: [ChangeEntry], to channel: ChannelRecord, in tx: StoreTransaction,
-                      now: UInt64) throws -> ReplayReport {
+                      now: UInt64, vouching: [ChangeEntry] = []) throws -> ReplayReport {
         guard entries.count <= limits.maxEntriesPerPacket else {
             throw EngineError.tooManyEntries(count: entries.count, limit: limits.maxEntriesPerPacket)
         }
         try validate(entries, now: now)
-        try checkOrigins(entries, channel: channel, in: tx)
+        try checkOrigins(entries, channel: channel, in: tx, vouching: vouching)
         let known = try knownWriters(entries, channel: channel, in: tx)
 
         var ledger = try LedgerWriter(tx: tx, channel: channel)
@@ -149,11 +151,15 @@ public struct ReplayEngine: Sendable {
     /// Every `key` entry must be a verified rekey of this channel, and every `location` entry
     /// must be signed whole by one of the channel's keys: the current one, a former one, or one a
     /// verified rekey (held or in this batch) connects to them.
-    func checkOrigins(_ entries: [ChangeEntry], channel: ChannelRecord, in tx: StoreTransaction) throws {
+    func checkOrigins(_ entries: [ChangeEntry], channel: ChannelRecord, in tx: StoreTransaction, vouching: [ChangeEntry] = []) throws {
         var chain: KeyChain?
         func loadChain() throws -> KeyChain {
             if let chain { return chain }
-            let loaded = try KeyChain.load(channel, in: tx)
+            var loaded = try KeyChain.load(channel, in: tx)
+            for entry in vouching {
+                if let step = try? KeyChain.step(entity: entry.entity, key: entry.key, op: entry.op, body: entry.body, hlc: entry.hlc,
+                                                 entryID: entry.id, guid: channel.guid) { loaded.add(step) }
+            }
             chain = loaded
             return loaded
         }

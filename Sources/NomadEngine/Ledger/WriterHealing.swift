@@ -131,11 +131,16 @@ extension Site {
         var keptThrough = try tx.vector(channel: channel.rowID)[forkOf?.writer ?? old]
         if let (writer, seq) = forkOf, seq <= keptThrough {
             keptThrough = seq - 1
-            removed = try tx.removeEntries(channel: channel.rowID, origin: writer, after: keptThrough)
+            // Only what this site wrote after the restore is taken back (voided, written again);
+            // entries of that writer it received from the clones (e.g. a key entry a packet
+            // carried) leave its log too, since seqs have no holes, and are fetched again.
+            let local = try tx.localEntryIDs(channel: channel.rowID, origin: writer, after: keptThrough)
+            let dropped = try tx.removeEntries(channel: channel.rowID, origin: writer, after: keptThrough)
             var digest = StateDigest(bytes: channel.digest)
-            try LedgerRepair.repairState(after: removed, channel: channel, digest: &digest, in: tx)
+            try LedgerRepair.repairState(after: dropped, channel: channel, digest: &digest, in: tx)
             try tx.setVector(channel: channel.rowID, origin: writer, seq: keptThrough)
             try tx.setDigest(channel: channel.rowID, digest.bytes)
+            removed = dropped.filter { local.contains($0.id) }
             for entry in removed { try tx.addVoided(channel: channel.rowID, entryID: entry.id) }
             channel.digest = digest.bytes
         }

@@ -122,12 +122,14 @@ extension Site {
         try store.write { tx in
             // The page's `key` entries replay with it (most are duplicates): they vouch for the keys
             // its `location` entries are signed with.
-            let keys = (page.keys ?? []).filter { key in !page.entries.contains { $0.id == key.id } }
+            let keys = try fittingKeys((page.keys ?? []).filter { key in !page.entries.contains { $0.id == key.id } },
+                                       channel: try tx.channel(rowID: channel.rowID) ?? channel.record, in: tx)
             var pageLimits = limits
             pageLimits.maxEntriesPerPacket = limits.maxEntriesPerPacket + keys.count
-            let report = try ReplayEngine(limits: pageLimits).apply(page.entries + keys, to: channel.record, in: tx, now: clock.nowMilliseconds())
+            let report = try ReplayEngine(limits: pageLimits).apply(page.entries + keys, to: channel.record, in: tx, now: clock.nowMilliseconds(),
+                                                                    vouching: page.keys ?? [])
             _ = try recordReport(channel: channel.record, from: page.from, vector: page.vector, digest: page.digest, in: tx)
-            try settle(channel.record, in: tx)
+            try settle(channel.record, in: tx, vouching: page.keys ?? [])
             return report
         }
     }

@@ -80,10 +80,11 @@ extension Site {
         guard data.channel == envelope.sender, data.from == envelope.siteID else {
             throw EngineError.notForThisSite("sync data names another channel or site than its envelope")
         }
-        guard data.entries.count <= limits.maxEntriesPerPacket else {
-            throw EngineError.tooManyEntries(count: data.entries.count, limit: limits.maxEntriesPerPacket)
+        guard data.entries.count <= limits.maxEntriesPerPacket, (data.keys ?? []).count <= 64 else {
+            throw EngineError.tooManyEntries(count: data.entries.count + (data.keys ?? []).count, limit: limits.maxEntriesPerPacket)
         }
-        guard let resolved = try named ?? store.read({ try self.channel(introducing: envelope.sender, by: data.entries, in: $0) }) else {
+        let vouching = data.entries + (data.keys ?? [])
+        guard let resolved = try named ?? store.read({ try self.channel(introducing: envelope.sender, by: vouching, in: $0) }) else {
             throw EngineError.notForThisSite("channel \(envelope.sender.text) is not hosted on this site")
         }
         let channel = resolved.channel
@@ -91,7 +92,7 @@ extension Site {
         guard envelope.recipients.isEmpty || envelope.recipients.contains(envelope.sender) || envelope.recipients.contains(channel.portableID) else {
             throw EngineError.notForThisSite("no recipient of this packet is hosted on this site")
         }
-        let sender = try senderLocation(envelope.siteID, of: channel, introducedBy: data.entries)
+        let sender = try senderLocation(envelope.siteID, of: channel, introducedBy: vouching)
         return OpenedSync(channel: HostedChannel(channel), data: data, sender: sender, signingKey: resolved.publicKey)
     }
 
@@ -105,14 +106,18 @@ extension Site {
             guard try tx.recordToken(token, now: now, windowStart: now > tokenWindow ? now - tokenWindow : 0) else {
                 throw EngineError.replayedToken(windowMinutes: tokenWindow / 60_000)
             }
-            let report = try ReplayEngine(limits: limits).apply(opened.data.entries, to: opened.channel.record, in: tx, now: now)
+            let carried = try fittingKeys(opened.data.keys ?? [], channel: try tx.channel(rowID: opened.channel.rowID) ?? opened.channel.record, in: tx)
+            var batchLimits = limits
+            batchLimits.maxEntriesPerPacket = limits.maxEntriesPerPacket + carried.count
+            let report = try ReplayEngine(limits: batchLimits).apply(opened.data.entries + carried, to: opened.channel.record, in: tx, now: now,
+                                                                     vouching: opened.data.keys ?? [])
             let divergence = try recordReport(channel: opened.channel.record, from: opened.sender.siteID, vector: opened.data.vector,
                                               digest: opened.data.digest, in: tx)
             var healed: WriterHealReport?
             if let channel = try tx.channel(rowID: opened.channel.rowID), try staleWriterCause(channel: channel, in: tx) != nil {
                 healed = try rotateWriter(channel: channel, site: try identity(in: tx), in: tx).report
             }
-            try settle(opened.channel.record, in: tx)
+            try settle(opened.channel.record, in: tx, vouching: opened.data.keys ?? [])
             return AcceptedSync(report: report, divergence: divergence, healed: healed)
         }
     }
