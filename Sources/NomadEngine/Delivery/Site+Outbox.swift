@@ -89,8 +89,7 @@ extension Site {
         var fitting: [ChangeEntry] = []
         for entry in carried.prefix(64) where entry.entity == "key" && entry.op == .put && entry.origin != channel.writer {
             guard (try? entry.validate(limits: limits)) != nil,
-                  (try? KeyChain.step(entity: entry.entity, key: entry.key, op: entry.op, body: entry.body, hlc: entry.hlc,
-                                      entryID: entry.id, guid: channel.guid)) != nil,
+                  (try? KeyChain.step(of: entry, guid: channel.guid)) != nil,
                   try !tx.holds(channel: channel.rowID, entryID: entry.id), try !tx.isVoided(channel: channel.rowID, entryID: entry.id),
                   try tx.entryID(channel: channel.rowID, origin: entry.origin, seq: entry.seq) == nil,
                   try tx.pendingID(channel: channel.rowID, origin: entry.origin, seq: entry.seq) == nil,

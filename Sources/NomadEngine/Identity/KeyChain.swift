@@ -37,6 +37,16 @@ struct KeyChain {
         return Step(data: data, body: parsed, oldKey: old, newKey: new, hlc: hlc, entryID: entryID)
     }
 
+    /// `step(…)` for an entry (nil unless it is a `key` entry; throws when it does not verify).
+    static func step(of entry: ChangeEntry, guid: String) throws -> Step? {
+        try step(entity: entry.entity, key: entry.key, op: entry.op, body: entry.body, hlc: entry.hlc, entryID: entry.id, guid: guid)
+    }
+
+    /// Adds the verified rekeys among `entries`, skipping what does not verify.
+    mutating func add(verifiedAmong entries: [ChangeEntry], guid: String) {
+        for entry in entries { if let step = try? Self.step(of: entry, guid: guid) { add(step) } }
+    }
+
     init(rows: [StateRow], guid: String) {
         for row in rows {
             if let step = try? Self.step(entity: row.entity, key: row.key, op: row.op, body: row.body, hlc: row.hlc,
@@ -48,10 +58,7 @@ struct KeyChain {
     /// (waiting for a gap: a rekey takes effect whatever order the log fills in).
     static func load(_ channel: ChannelRecord, in tx: StoreTransaction) throws -> KeyChain {
         var chain = KeyChain(rows: try tx.stateRows(channel: channel.rowID, entity: "key"), guid: channel.guid)
-        for entry in try tx.pendingEntries(channel: channel.rowID, entity: "key") {
-            if let step = try? step(entity: entry.entity, key: entry.key, op: entry.op, body: entry.body, hlc: entry.hlc,
-                                    entryID: entry.id, guid: channel.guid) { chain.add(step) }
-        }
+        chain.add(verifiedAmong: try tx.pendingEntries(channel: channel.rowID, entity: "key"), guid: channel.guid)
         return chain
     }
 

@@ -64,10 +64,7 @@ extension Site {
     func trustedKeys(of channel: ChannelRecord, with entries: [ChangeEntry] = []) throws -> [[UInt8]] {
         try store.read { tx in
             var chain = try KeyChain.load(channel, in: tx)
-            for entry in entries where entry.entity == "key" {
-                if let step = try? KeyChain.step(entity: entry.entity, key: entry.key, op: entry.op, body: entry.body, hlc: entry.hlc,
-                                                 entryID: entry.id, guid: channel.guid) { chain.add(step) }
-            }
+            chain.add(verifiedAmong: entries, guid: channel.guid)
             return chain.trusted(from: [channel.publicKey] + (try tx.formerKeys(channel: channel.rowID)).map(\.publicKey))
         }
     }

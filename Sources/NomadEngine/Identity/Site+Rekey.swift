@@ -70,10 +70,7 @@ extension Site {
     func resolveKeys(channel: ChannelRecord, site: SiteIdentity, in tx: StoreTransaction,
                      vouching: [ChangeEntry] = []) throws -> KeyResolution {
         var held = try KeyChain.load(channel, in: tx)
-        for entry in vouching {
-            if let step = try? KeyChain.step(entity: entry.entity, key: entry.key, op: entry.op, body: entry.body, hlc: entry.hlc,
-                                             entryID: entry.id, guid: channel.guid) { held.add(step) }
-        }
+        held.add(verifiedAmong: vouching, guid: channel.guid)
         guard !held.steps.isEmpty else { return KeyResolution() }
         let formers = try tx.formerKeys(channel: channel.rowID)
         let chain = held.canonical(anchors: [channel.publicKey] + formers.map(\.publicKey))

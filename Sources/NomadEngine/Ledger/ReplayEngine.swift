@@ -156,18 +156,14 @@ public struct ReplayEngine: Sendable {
         func loadChain() throws -> KeyChain {
             if let chain { return chain }
             var loaded = try KeyChain.load(channel, in: tx)
-            for entry in vouching {
-                if let step = try? KeyChain.step(entity: entry.entity, key: entry.key, op: entry.op, body: entry.body, hlc: entry.hlc,
-                                                 entryID: entry.id, guid: channel.guid) { loaded.add(step) }
-            }
+            loaded.add(verifiedAmong: vouching, guid: channel.guid)
             chain = loaded
             return loaded
         }
         for (index, entry) in entries.enumerated() where entry.entity == "key" {
             do {
                 var loaded = try loadChain()
-                if let step = try KeyChain.step(entity: entry.entity, key: entry.key, op: entry.op, body: entry.body, hlc: entry.hlc,
-                                                entryID: entry.id, guid: channel.guid) { loaded.add(step) }
+                if let step = try KeyChain.step(of: entry, guid: channel.guid) { loaded.add(step) }
                 chain = loaded
             } catch let error as ModelError {
                 throw EngineError.invalidEntry(index: index, id: entry.id, reason: error.description)
