@@ -1,3 +1,5 @@
+import NomadCrypto
+
 /// `GET /channel/{nick}` with `Accept: application/x-zot+json` (DESIGN §6): who the channel is,
 /// its signed list of locations, and the site that answered.
 public struct DiscoveryDocument: Sendable, Equatable, Codable {
@@ -123,5 +125,41 @@ public struct DeliveryAnswer: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey {
         case success
         case deliveryReport = "delivery_report"
+    }
+}
+
+/// What a discovery document proves once checked (`DiscoveryDocument.verified()`).
+public struct VerifiedDiscovery: Sendable, Equatable {
+    public var portableID: PortableID
+    public var guid: String
+    public var publicKey: [UInt8]
+    /// The locations whose signatures verify with the channel key (deleted ones included,
+    /// marked); any other is left out.
+    public var locations: [Location]
+
+    /// The live location that signs requests as `keyID` (`<id_url>#ed25519`) from `siteID`.
+    public func location(signingAs keyID: String, siteID: SiteID) -> Location? {
+        locations.first { !$0.deleted && $0.siteID == siteID && "\($0.idURL)#ed25519" == keyID }
+    }
+}
+
+extension DiscoveryDocument {
+    /// Checks the document whole: `portable_id` derives from the guid and `public_key`,
+    /// `id_sig` is the key's signature over the guid, and each location's `url_sig` and
+    /// `location_sig` verify with the key and its `site_id` derives from `url` and `sitekey`.
+    /// Locations that fail are dropped; no verified live location at all is an error.
+    public func verified() throws -> VerifiedDiscovery {
+        let key = try Base64URL.decode(publicKey, what: "public_key", length: SigningKeyPair.publicKeyLength)
+        guard id.utf8.count <= 256, PortableID(guid: id, publicKey: key) == portableID else {
+            throw ModelError.invalidField("portable_id", reason: "is not derived from the guid and the public key")
+        }
+        do { try SigningKeyPair.verify(signatureText: idSig, over: Array(id.utf8), publicKey: key) } catch {
+            throw ModelError.invalidField("id_sig", reason: "does not verify with the channel key")
+        }
+        let good = locations.prefix(1000).filter { (try? $0.verify(channelPublicKey: key)) != nil }
+        guard good.contains(where: { !$0.deleted }) else {
+            throw ModelError.invalidField("locations", reason: "no live location is signed by the channel key")
+        }
+        return VerifiedDiscovery(portableID: portableID, guid: id, publicKey: key, locations: Array(good))
     }
 }

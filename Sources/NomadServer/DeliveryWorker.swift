@@ -22,6 +22,7 @@ public struct DeliveryWorker: Service {
     public let logger: Logger
     /// Ends the wait between passes early when a change was appended in this process.
     public let wake: DeliveryWake
+    let messages: MessageDelivery
 
     public init(site: Site, transport: any HTTPTransport, configuration: NodeConfiguration, metrics: NodeMetrics, logger: Logger,
                 wake: DeliveryWake = DeliveryWake()) {
@@ -32,6 +33,8 @@ public struct DeliveryWorker: Service {
         self.configuration = configuration
         self.metrics = metrics
         self.logger = logger
+        messages = MessageDelivery(site: site, client: client, discovery: DiscoveryClient(transport: transport),
+                                   backoff: configuration.deliveryPolicy.backoff, metrics: metrics, logger: logger)
     }
 
     /// Runs passes until the node stops. A graceful shutdown cancels the pass in hand, and with
@@ -65,6 +68,7 @@ public struct DeliveryWorker: Service {
             }
             await catchUp(plan.pulls)
         }
+        await messages.runOnce()
     }
 
     func keys(_ channel: HostedChannel) throws -> SigningKeyPair { try site.channelKeys(channel) }

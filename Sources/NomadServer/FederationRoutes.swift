@@ -15,6 +15,8 @@ struct FederationRoutes: Sendable {
     let metrics: NodeMetrics
     let logger: Logger
     var registry: CodecRegistry = .standard
+    /// Fetches a connection's discovery document when it sends a `refresh`.
+    var discoveryClient: DiscoveryClient?
 
     func register(on router: Router<NodeContext>) {
         for path in ["/zot", "/nomad"] {
@@ -47,15 +49,55 @@ struct FederationRoutes: Sendable {
         case .envelope(let decoded): envelope = decoded
         }
         let signature = try check.signature(request, body: body)
-        guard envelope.type == .sync else {
-            throw ServerError(.badRequest, "message type '\(envelope.type.rawValue)' is not handled by this site yet; only sync is")
-        }
+        guard envelope.type == .sync else { return try await receiveMessage(envelope, signature: signature, request: request, body: body) }
         let opened = try site.openSync(envelope)
         try check.verify(signature, request: request, location: opened.sender, channelKey: opened.signingKey,
                          required: HTTPSignature.postHeaders)
         let accepted = try site.acceptSync(opened, token: InboundCheck.header(request, "x-zot-token") ?? "",
                                            tokenWindow: check.configuration.tokenWindowMilliseconds)
         return try applied(accepted, opened: opened, body: body)
+    }
+
+    /// `rekey`, `refresh`, `purge`, `activity`, `response`: engine open → (refresh from a
+    /// connection: fetch and verify its discovery document) → verify the signature with the
+    /// sender's key → engine accept (token and effect: one transaction) → answer.
+    func receiveMessage(_ envelope: Envelope, signature: HTTPSignature, request: Request, body: [UInt8]) async throws -> Response {
+        let opened = try site.openMessage(envelope)
+        var document: VerifiedDiscovery?
+        if let location = opened.cloneLocation {
+            try check.verify(signature, request: request, location: location, channelKey: opened.senderKey, required: HTTPSignature.postHeaders)
+        } else {
+            try signature.verify(method: request.method.rawValue, target: request.uri.string, required: HTTPSignature.postHeaders,
+                                 publicKey: opened.senderKey) { InboundCheck.header(request, $0) }
+            if opened.type == .refresh { document = try await fetchSender(of: opened, keyID: signature.keyID, siteID: envelope.siteID) }
+        }
+        let receipt = try site.acceptMessage(opened, token: InboundCheck.header(request, "x-zot-token") ?? "",
+                                             tokenWindow: check.configuration.tokenWindowMilliseconds, document: document)
+        metrics.messageIn(type: opened.type.rawValue)
+        logger.info("message accepted", metadata: ["type": "\(opened.type.rawValue)", "from": "\(opened.message.channel.text.prefix(16))…",
+                                                   "status": "\(receipt.status)"])
+        return try Self.json(DeliveryAnswer(deliveryReport: [
+            DeliveryReport(location: try site.identity().url, sender: opened.message.channel.text,
+                           recipient: opened.recipients.first?.portableID.text ?? "", name: "", messageID: Self.messageID(body),
+                           status: receipt.status, date: site.clock.nowText()),
+        ]))
+    }
+
+    /// A connection's `refresh`: its discovery document, fetched at the URL its key id names
+    /// (`<id_url>#ed25519`), must be of the sender and list the signing location at the
+    /// envelope's site, each location signed by the channel key.
+    func fetchSender(of opened: OpenedMessage, keyID: String, siteID: SiteID) async throws -> VerifiedDiscovery {
+        guard keyID.hasSuffix("#ed25519"), let client = discoveryClient else {
+            throw ServerError(.unauthorized, "a refresh must be signed as <id_url>#ed25519 so its discovery document can be fetched")
+        }
+        let document: VerifiedDiscovery
+        do { document = try await client.fetch(String(keyID.dropLast("#ed25519".count))) } catch {
+            throw ServerError(.unauthorized, "the sender's discovery document cannot be checked: \(error)")
+        }
+        guard document.portableID == opened.message.channel, document.location(signingAs: keyID, siteID: siteID) != nil else {
+            throw ServerError(.unauthorized, "the discovery document at the key id is not of the sender, or does not list the signing location at its site")
+        }
+        return document
     }
 
     func ignored(_ body: [UInt8], encoding: String, type: MessageType?) throws -> Response {

@@ -44,6 +44,10 @@ public final class NodeMetrics: Sendable {
     public func packetIn(status: Int) { counter("nomadsync_packets_in_total", [("status", String(status))]).increment() }
     public func packetOut(status: String) { counter("nomadsync_packets_out_total", [("status", status)]).increment() }
     public func entriesApplied(_ n: Int) { if n > 0 { counter("nomadsync_entries_applied_total", []).increment(by: n) } }
+    public func messageIn(type: String) { counter("nomadsync_messages_in_total", [("type", type)]).increment() }
+    public func messageOut(type: String, status: String) {
+        counter("nomadsync_messages_out_total", [("type", type), ("status", status)]).increment()
+    }
     public func entriesPulled(_ n: Int) { if n > 0 { counter("nomadsync_entries_pulled_total", []).increment(by: n) } }
 
     /// Sets the per-location gauges from the current status of every channel, then renders.

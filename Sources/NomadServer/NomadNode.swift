@@ -44,7 +44,8 @@ public enum NomadNode {
         router.addMiddleware { ErrorMiddleware(metrics: metrics, logger: logger) }
         let authority = (try? site.identity()).flatMap { try? RequestSigner.split($0.url).host } ?? "\(configuration.host):\(configuration.port)"
         let check = InboundCheck(configuration: configuration, clock: site.clock, authority: authority)
-        FederationRoutes(site: site, check: check, metrics: metrics, logger: logger).register(on: router)
+        FederationRoutes(site: site, check: check, metrics: metrics, logger: logger,
+                         discoveryClient: DiscoveryClient(transport: transport)).register(on: router)
         OpsRoutes(site: site, metrics: metrics).registerHealth(on: router)
         let worker = DeliveryWorker(site: site, transport: transport, configuration: configuration, metrics: metrics, logger: logger,
                                     wake: wake)

@@ -176,6 +176,53 @@ enum Schema {
                 UPDATE entry SET local = 1 WHERE origin = (SELECT writer FROM channel WHERE channel.id = entry.channel);
                 """)
         }
+        migrator.registerMigration("v9-channel-messages") { db in
+            // `activity`, `response` and targeted `refresh` messages other channels delivered to a
+            // hosted channel, kept for the paired server: one row per (channel, message id).
+            // Channels met on the wire (connections): their key, verified locations and fate.
+            // Messages to send (`rekey`, `refresh`, `purge`) to a location or a connection.
+            try db.execute(sql: """
+                CREATE TABLE inbound_message (
+                    position INTEGER PRIMARY KEY,
+                    channel INTEGER NOT NULL REFERENCES channel(id) ON DELETE CASCADE,
+                    message_id TEXT NOT NULL,
+                    type TEXT NOT NULL CHECK (type IN ('activity', 'response', 'refresh')),
+                    sender TEXT NOT NULL,
+                    site_id TEXT NOT NULL,
+                    body TEXT NOT NULL,
+                    received_at INTEGER NOT NULL,
+                    UNIQUE (channel, message_id)
+                );
+                CREATE TABLE remote_channel (
+                    portable_id TEXT PRIMARY KEY,
+                    guid TEXT NOT NULL,
+                    public_key BLOB NOT NULL,
+                    locations TEXT NOT NULL DEFAULT '[]',
+                    refreshed_at INTEGER,
+                    purged_at INTEGER,
+                    replaced_by TEXT,
+                    linked_to TEXT
+                );
+                CREATE TABLE message_outbox (
+                    id INTEGER PRIMARY KEY,
+                    channel INTEGER NOT NULL REFERENCES channel(id) ON DELETE CASCADE,
+                    type TEXT NOT NULL CHECK (type IN ('rekey', 'refresh', 'purge')),
+                    signer TEXT NOT NULL,
+                    recipients TEXT NOT NULL,
+                    rekey TEXT,
+                    target_site TEXT,
+                    target_channel TEXT,
+                    target_url TEXT,
+                    delivered TEXT NOT NULL DEFAULT '[]',
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_at INTEGER NOT NULL,
+                    expires_at INTEGER NOT NULL,
+                    last_error TEXT,
+                    CHECK ((target_site IS NULL) != (target_channel IS NULL))
+                );
+                CREATE INDEX message_outbox_due ON message_outbox (next_at);
+                """)
+        }
         return migrator
     }
 }

@@ -104,6 +104,9 @@ extension Site {
             // The new clone announces itself: its location entry goes to every other location.
             try queueForPeers(announced, channel: refreshed, siteID: site.siteID, in: tx)
             try settle(stored, in: tx)
+            if let current = try tx.channel(rowID: stored.rowID), current.purgedAt == nil {
+                try queueAnnouncement(.refresh, channel: current, site: site, in: tx)
+            }
             return ImportReport(channel: HostedChannel(try tx.channel(nickname: stored.nickname) ?? stored), replay: replay)
         }
     }

@@ -64,6 +64,7 @@ extension Site {
                 [Change(entity: "location", key: site.siteID.text, op: .put, body: try WireJSON.encodeCanonical(location))],
                 to: channel, in: tx, now: clock.nowMilliseconds())
             try queueForPeers(entries, channel: channel, siteID: site.siteID, in: tx)
+            try queueAnnouncement(.refresh, channel: channel, site: site, in: tx)
             return location
         }
     }
@@ -94,6 +95,7 @@ extension Site {
                 [Change(entity: "location", key: site.siteID.text, op: .put, body: try WireJSON.encodeCanonical(location))],
                 to: channel, in: tx, now: clock.nowMilliseconds())
             try queueForPeers(entries, channel: channel, siteID: site.siteID, in: tx)
+            try queueAnnouncement(.refresh, channel: channel, site: site, in: tx)
             return location
         }
     }

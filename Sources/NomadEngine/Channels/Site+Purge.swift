@@ -31,9 +31,10 @@ extension Site {
             let entries = try ChangeLog(limits: limits).append([Change(entity: "purge", key: "channel", op: .put, body: body)],
                                                                to: channel, in: tx, now: clock.nowMilliseconds())
             try queueForPeers(entries, channel: channel, siteID: site.siteID, in: tx)
+            try queueAnnouncement(.purge, channel: channel, site: site, connectionsOnly: true, in: tx)
             try tx.markPurged(channel: channel.rowID, at: clock.nowMilliseconds())
             let pending = try tx.outboxDepths(channel: channel.rowID).filter { $0.value > 0 }.count
-            if pending == 0 { try tx.wipeChannel(channel.rowID) }
+            if pending == 0, try tx.messageCount(channel: channel.rowID) == 0 { try tx.wipeChannel(channel.rowID) }
             return PurgeOutcome(pendingLocations: pending, wiped: pending == 0)
         }
     }
@@ -58,10 +59,12 @@ extension Site {
         try resolveKeys(of: fresh, in: tx, vouching: vouching)
     }
 
-    /// The purging site wipes the channel once its outbox is empty (every location acknowledged).
+    /// The purging site wipes the channel once its outbox is empty (every location acknowledged)
+    /// and its `purge` messages to connections are delivered or given up.
     func wipeIfDelivered(_ channel: Int64, in tx: StoreTransaction) throws {
         guard let record = try tx.channel(rowID: channel), record.purgedAt != nil, !record.isWiped,
-              try tx.outboxDepths(channel: channel).values.reduce(0, +) == 0 else { return }
+              try tx.outboxDepths(channel: channel).values.reduce(0, +) == 0,
+              try tx.messageCount(channel: channel) == 0 else { return }
         try tx.wipeChannel(channel)
     }
 }

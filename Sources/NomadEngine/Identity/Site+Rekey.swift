@@ -58,6 +58,11 @@ extension Site {
             let entries = try ChangeLog(limits: limits).append(changes, to: channel, in: tx, now: clock.nowMilliseconds())
             try queueForPeers(entries, channel: channel, siteID: site.siteID, in: tx)
             try resolveKeys(channel: channel, site: site, in: tx)
+            // Tell every location and connection: the dual-signed rekey (signed by the new key)
+            // and a refresh (the locations are signed anew).
+            let switched = try tx.channel(rowID: channel.rowID) ?? channel
+            try queueAnnouncement(.rekey, channel: switched, site: site, rekey: signed, in: tx)
+            try queueAnnouncement(.refresh, channel: switched, site: site, in: tx)
             return RekeyOutcome(oldPortableID: data.oldPortableID, newPortableID: data.newPortableID, update: update, rekey: signed)
         }
     }

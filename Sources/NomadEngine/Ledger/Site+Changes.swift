@@ -22,8 +22,15 @@ extension Site {
             if try staleWriterCause(channel: channel, in: tx) != nil {
                 channel = try rotateWriter(channel: channel, site: try identity(in: tx), in: tx).channel
             }
+            // Deleting a live connection unfriends it: it gets a `purge` naming it (Zot6).
+            let unfriended = try changes.filter { $0.entity == "connection" && $0.op == .delete }.compactMap { change -> (PortableID, String?)? in
+                guard let id = try? PortableID(validating: change.key),
+                      let row = try tx.stateRow(channel: channel.rowID, entity: "connection", key: change.key), row.op == .put else { return nil }
+                return (id, Self.connectionURL(row.body))
+            }
             let entries = try ChangeLog(limits: limits).append(changes, to: channel, in: tx, now: clock.nowMilliseconds())
             try queueForPeers(entries, channel: channel, siteID: me.siteID, in: tx)
+            for (id, url) in unfriended { try queueUnfriend(id, url: url, channel: channel, in: tx) }
             return entries
         }
     }
