@@ -199,6 +199,10 @@ extension StoreTransaction {
         try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM message_outbox WHERE id = ?"), arguments: [id]).map(queuedMessage(from:))
     }
 
+    public func deleteMessages(channel: Int64) throws {
+        try db.cachedStatement(sql: "DELETE FROM message_outbox WHERE channel = ?").execute(arguments: [channel])
+    }
+
     public func deleteMessage(id: Int64) throws {
         try db.cachedStatement(sql: "DELETE FROM message_outbox WHERE id = ?").execute(arguments: [id])
     }

@@ -31,11 +31,14 @@ extension Site {
             let entries = try ChangeLog(limits: limits).append([Change(entity: "purge", key: "channel", op: .put, body: body)],
                                                                to: channel, in: tx, now: clock.nowMilliseconds())
             try queueForPeers(entries, channel: channel, siteID: site.siteID, in: tx)
+            // Queued rekeys and refreshes are moot now; the connections hear the purge instead.
+            try tx.deleteMessages(channel: channel.rowID)
             try queueAnnouncement(.purge, channel: channel, site: site, connectionsOnly: true, in: tx)
             try tx.markPurged(channel: channel.rowID, at: clock.nowMilliseconds())
             let pending = try tx.outboxDepths(channel: channel.rowID).filter { $0.value > 0 }.count
-            if pending == 0, try tx.messageCount(channel: channel.rowID) == 0 { try tx.wipeChannel(channel.rowID) }
-            return PurgeOutcome(pendingLocations: pending, wiped: pending == 0)
+            let wiped = try pending == 0 && tx.messageCount(channel: channel.rowID) == 0
+            if wiped { try tx.wipeChannel(channel.rowID) }
+            return PurgeOutcome(pendingLocations: pending, wiped: wiped)
         }
     }
 

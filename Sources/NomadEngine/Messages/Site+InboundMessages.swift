@@ -82,6 +82,9 @@ extension Site {
     func cloneOf(_ message: ChannelMessage, content: ChannelMessage.Content, in tx: StoreTransaction) throws -> ChannelRecord? {
         if let named = try channel(named: message.channel, in: tx) { return named.channel }
         if case .rekey(let data) = content, let named = try channel(named: data.oldPortableID, in: tx) { return named.channel }
+        if try tx.channels().contains(where: { $0.guid == message.guid }) {
+            throw EngineError.notForThisSite("the sender is a channel hosted here under a key this site has not applied yet; its key entry reaches this site through the log")
+        }
         return nil
     }
 

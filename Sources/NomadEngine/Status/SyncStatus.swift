@@ -78,10 +78,12 @@ public struct SyncStatus: Sendable, Equatable, Codable {
     public var rekeyPending: PortableID?
     /// Former portable_ids a rekey linked (still valid).
     public var linkedIDs: [PortableID]
+    /// `rekey`, `refresh` and `purge` messages queued for locations and connections.
+    public var messages: Int
     public var locations: [LocationStatus]
 
     enum CodingKeys: String, CodingKey {
-        case nickname, digest, vector, entries, held, outbox, diverged, retired, purged, locations
+        case nickname, digest, vector, entries, held, outbox, diverged, retired, purged, locations, messages
         case portableID = "portable_id"
         case rekeyPending = "rekey_pending"
         case linkedIDs = "linked_ids"
@@ -101,6 +103,7 @@ public struct SyncStatus: Sendable, Equatable, Codable {
         try c.encode(purged, forKey: .purged)
         try c.encode(rekeyPending, forKey: .rekeyPending)
         try c.encode(linkedIDs, forKey: .linkedIDs)
+        try c.encode(messages, forKey: .messages)
         try c.encode(locations, forKey: .locations)
     }
 }
@@ -153,7 +156,8 @@ extension Site {
                               entries: try tx.entryCount(channel: channel.rowID), held: held,
                               outbox: depths.values.reduce(0, +), diverged: channel.diverged,
                               retired: try isRetired(channel, in: tx), purged: channel.purgedAt != nil, rekeyPending: try pendingKey(of: channel, in: tx),
-                              linkedIDs: try tx.formerKeys(channel: channel.rowID).filter(\.valid).map(\.portableID).sorted(), locations: rows.sorted { ($0.isSelf ? 0 : 1, $0.url) < ($1.isSelf ? 0 : 1, $1.url) })
+                              linkedIDs: try tx.formerKeys(channel: channel.rowID).filter(\.valid).map(\.portableID).sorted(),
+                              messages: try tx.messageCount(channel: channel.rowID), locations: rows.sorted { ($0.isSelf ? 0 : 1, $0.url) < ($1.isSelf ? 0 : 1, $1.url) })
         }
     }
 
