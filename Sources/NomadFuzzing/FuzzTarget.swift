@@ -17,6 +17,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case syncPage = "sync-page"
     case exportContainer = "export-container"
     case adminBatch = "admin-batch"
+    case channelMessage = "channel-message"
+    case discoveryDocument = "discovery-document"
 
     /// A fixed site key for the targets that open sealed payloads, so a corpus that holds a
     /// payload sealed to it reaches the decrypted content.
@@ -69,6 +71,19 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             if let document = try? WireJSON.decode(ChannelExportDocument.self, from: Data(plain), what: "export") { Self.check(document.entries) }
         case .adminBatch:
             _ = try? ChangeBatch.parse(data, limits: Self.limits)
+        case .channelMessage:
+            guard let message = try? WireJSON.decode(ChannelMessage.self, from: data, what: "message", maxDepth: Self.limits.maxJSONDepth) else { return }
+            let payload = SealedPayload(key: "", iv: "", data: "")
+            for type in MessageType.allCases {
+                let envelope = Envelope(type: type, sender: message.channel, siteID: message.from, recipients: [], data: payload)
+                if let (_, content) = try? message.checked(against: envelope, limits: Self.limits), case .activity(let text) = content {
+                    _ = ChannelMessage.messageID(activity: text)
+                }
+            }
+        case .discoveryDocument:
+            guard let document = try? WireJSON.decode(DiscoveryDocument.self, from: data, what: "discovery", maxDepth: Self.limits.maxJSONDepth),
+                  let verified = try? document.verified() else { return }
+            _ = verified.location(signingAs: "x#ed25519", siteID: document.site.siteID)
         }
     }
 

@@ -102,7 +102,7 @@ struct ChannelMessageTests {
         #expect(try p.c.site.remoteChannel(outcome.newPortableID)?.publicKey == p.a.site.channel(nickname: "alice").record.publicKey)
     }
 
-    @Test func aRekeyDeliveredTwiceChangesNothingTheSecondTime() throws {
+    @Test func aRekeyReplayedInANewRequestIsRefusedWith409AndChangesNothing() throws {
         let p = try connected()
         defer { p.remove() }
         let outcome = try p.a.site.rekey(nickname: "alice", update: true)
@@ -112,8 +112,10 @@ struct ChannelMessageTests {
         let envelope = try seal(message, type: .rekey, recipients: [], from: p.a, to: p.c)
         _ = try p.c.site.acceptMessage(try p.c.site.openMessage(envelope), token: "t1")
         let log = try p.c.site.log(nickname: "carol").count
-        let again = try p.c.site.acceptMessage(try p.c.site.openMessage(envelope), token: "t2")
-        #expect(again.status == "rekey already applied")
+        #expect(throws: EngineError.replayedRekey(outcome.newPortableID.text)) {
+            try p.c.site.acceptMessage(try p.c.site.openMessage(envelope), token: "t2")
+        }
+        #expect(EngineError.replayedRekey("x").refusal.status == 409)
         #expect(try p.c.site.log(nickname: "carol").count == log)
     }
 

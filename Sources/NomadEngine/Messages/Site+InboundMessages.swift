@@ -175,7 +175,7 @@ extension Site {
         var old = try tx.remoteChannel(data.oldPortableID)
             ?? RemoteChannel(portableID: data.oldPortableID, guid: data.channel, publicKey: keys.old)
         if old.replacedBy == data.newPortableID || old.linkedTo == data.newPortableID {
-            return MessageReceipt(status: "rekey already applied")
+            throw EngineError.replayedRekey(data.newPortableID.text)
         }
         if let replacement = old.replacedBy ?? old.linkedTo {
             throw EngineError.invalidRekey("\(data.oldPortableID.text) was already rekeyed to \(replacement.text)")

@@ -40,6 +40,8 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
     case purged(String)
     /// A rekey whose signatures or ids do not verify.
     case invalidRekey(String)
+    /// A `rekey` message this site already applied, sent again.
+    case replayedRekey(String)
 
     public var description: String {
         switch self {
@@ -77,6 +79,8 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
             return "channel '\(nick)' was deleted everywhere (purged); nothing of it is kept or served"
         case .supersededID(let id, _):
             return "portable_id \(id) was replaced by a rekey (update) and is no longer valid for this channel"
+        case .replayedRekey(let id):
+            return "rekey refused: the rekey to \(id) was already applied here (a replay); nothing was changed"
         case .invalidRekey(let why):
             return "rekey refused: \(why); nothing was changed"
         case .unknownSender(let site):
@@ -103,6 +107,7 @@ extension EngineError {
         case .purged: return (410, ErrorBody(message: description, code: "purged"))
         case .supersededID(_, let keys): return (410, ErrorBody(message: description, code: "rekeyed", keys: keys))
         case .invalidRekey: return (401, ErrorBody(message: description))
+        case .replayedRekey: return (409, ErrorBody(message: description, code: "replayed"))
         case .invalidChange, .invalidArgument, .channelExists: return (400, ErrorBody(message: description))
         case .siteNotInitialised, .siteAlreadyInitialised: return (500, ErrorBody(message: description))
         }
