@@ -40,6 +40,33 @@ struct RekeyIntegrationTests {
         #expect(try c.cli.ok(["state", "alice", "--json"]).stdout.contains("after-rekey"))
         let links = try c.cli.ok(["state", "alice", "--entity", "link", "--json"]).stdout.contains(old)
         #expect(links == !update, "a link entry names the old id exactly when the rekey links")
+        // Every clone's actor names both ids exactly when they are linked.
+        for node in [a, b, c] {
+            let (code, body) = try await HTTP.get("\(node.url)/channel/alice", headers: ["Accept": "application/activity+json"])
+            let actor = try JSONSerialization.jsonObject(with: body) as? [String: Any] ?? [:]
+            let aka = actor["alsoKnownAs"] as? [String] ?? []
+            #expect(code == 200)
+            #expect(aka.contains("urn:nomadsync:portable_id:\(old)") == !update, "\(node.name): \(aka)")
+            #expect(aka.contains("urn:nomadsync:portable_id:\(new)") == !update, "\(node.name): \(aka)")
+        }
+    }
+
+    /// A clone that missed an `update` rekey still speaks under the old id: the others refuse it
+    /// (410 `rekeyed`), and the refusal carries what it needs to switch.
+    @Test func theOldIDIsRefusedAfterAnUpdateRekeyAndTheRefusalTeachesTheNewKey() async throws {
+        let (a, b, c) = try await ThreeSiteTests.cluster()
+        defer { [a, b, c].forEach { $0.remove() } }
+        try await eventually("all three sites to know three locations") { try ThreeSiteTests.converged([a, b, c]) }
+        c.kill9()
+        let outcome = try JSONSerialization.jsonObject(with: Data(try a.cli.ok(["channel", "rekey", "alice", "--update", "--json"]).stdout.utf8))
+            as? [String: Any] ?? [:]
+        let new = outcome["new_portable_id"] as? String ?? ""
+        try await eventually("B to switch") { try b.cli.json(["channel", "show", "alice", "--json"])["portable_id"] as? String == new }
+        let push = try c.cli.run(["sync", "push", "alice", "--to", b.url])
+        #expect(push.status != 0)
+        #expect(push.stderr.contains("410") && push.stderr.contains("replaced by a rekey"), "\(push.stderr)")
+        #expect(try c.cli.json(["channel", "show", "alice", "--json"])["portable_id"] as? String == new,
+                "C did not switch from the keys the refusal carried")
     }
 
     /// C is killed before the rekey reaches it; writes go on; C comes back and switches too.

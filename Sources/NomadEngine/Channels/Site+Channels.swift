@@ -52,11 +52,7 @@ extension Site {
         }
         let site = try identity()
         return try store.write { tx in
-            guard var channel = try tx.channel(nickname: nickname) else { throw EngineError.channelNotFound(nickname) }
-            try ensureServed(channel, in: tx)
-            if try staleWriterCause(channel: channel, in: tx) != nil {
-                channel = try rotateWriter(channel: channel, site: site, in: tx).channel
-            }
+            let channel = try writableChannel(nickname: nickname, in: tx)
             let own = try Self.locations(channel: channel, in: tx).first { $0.siteID == site.siteID }
             let location = try localLocation(channel: channel, keys: try channelKeys(channel), site: site, primary: own?.primary ?? false,
                                              fallbacks: fallbacks.filter { $0 != site.url }, voided: own?.voided)

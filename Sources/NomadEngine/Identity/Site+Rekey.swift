@@ -40,11 +40,7 @@ extension Site {
     public func rekey(nickname: String, update: Bool) throws -> RekeyOutcome {
         let site = try identity()
         return try store.write { tx in
-            guard var channel = try tx.channel(nickname: nickname) else { throw EngineError.channelNotFound(nickname) }
-            try ensureServed(channel, in: tx)
-            if try staleWriterCause(channel: channel, in: tx) != nil {
-                channel = try rotateWriter(channel: channel, site: site, in: tx).channel
-            }
+            let channel = try writableChannel(nickname: nickname, in: tx)
             let old = try channelKeys(channel)
             let new = SigningKeyPair.generate(using: random)
             let data = RekeyData(channel: channel.guid, oldKey: old.publicKey, newKey: new.publicKey, update: update, date: clock.nowText())
@@ -85,8 +81,14 @@ extension Site {
         guard let start = keys.lastIndex(where: { key in key == channel.publicKey || formers.contains { $0.publicKey == key } }) else {
             return KeyResolution(pending: last.data.newPortableID)
         }
-        var pair = try keys[start] == channel.publicKey ? channelKeys(channel)
-            : SigningKeyPair(seed: try store.openSecret(formers.first { $0.publicKey == keys[start] }!.seedSealed, what: "former channel key"))
+        var pair: SigningKeyPair
+        if keys[start] == channel.publicKey {
+            pair = try channelKeys(channel)
+        } else if let former = formers.first(where: { $0.publicKey == keys[start] }) {
+            pair = try SigningKeyPair(seed: try store.openSecret(former.seedSealed, what: "former channel key"))
+        } else {
+            return KeyResolution(pending: last.data.newPortableID)
+        }
         var opened: [Int: SigningKeyPair] = [start: pair]
         var reached = start
         for index in start..<chain.count {

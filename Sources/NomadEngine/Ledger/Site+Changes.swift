@@ -14,14 +14,8 @@ extension Site {
             throw EngineError.invalidChange(index: index, reason: "entity '\(changes[index].entity)' is written by nomadsync itself, never by hand or by the paired server (use the channel commands)")
         }
         return try store.write { tx in
-            guard var channel = try tx.channel(nickname: nickname) else { throw EngineError.channelNotFound(nickname) }
             guard let me = try tx.site() else { throw EngineError.siteNotInitialised }
-            try ensureServed(channel, in: tx)
-            // Never reuse a seq: if any clone reports more of our own writer than we hold, we
-            // were restored from a backup; take a new writer first (docs/PROTOCOL.md §3.2).
-            if try staleWriterCause(channel: channel, in: tx) != nil {
-                channel = try rotateWriter(channel: channel, site: try identity(in: tx), in: tx).channel
-            }
+            let channel = try writableChannel(nickname: nickname, in: tx)
             // Deleting a live connection unfriends it: it gets a `purge` naming it (Zot6).
             let unfriended = try changes.filter { $0.entity == "connection" && $0.op == .delete }.compactMap { change -> (PortableID, String?)? in
                 guard let id = try? PortableID(validating: change.key),
@@ -33,6 +27,20 @@ extension Site {
             for (id, url) in unfriended { try queueUnfriend(id, url: url, channel: channel, in: tx) }
             return entries
         }
+    }
+
+    /// The channel a local write goes to, inside `tx`: still served here, and writing under a
+    /// writer no clone reports ahead of this site's log. If one does, this site was restored
+    /// from a backup and takes a new writer first (docs/PROTOCOL.md §3.2): no seq is reused.
+    func writableChannel(_ channel: ChannelRecord, in tx: StoreTransaction) throws -> ChannelRecord {
+        try ensureServed(channel, in: tx)
+        guard try staleWriterCause(channel: channel, in: tx) != nil else { return channel }
+        return try rotateWriter(channel: channel, site: try identity(in: tx), in: tx).channel
+    }
+
+    func writableChannel(nickname: String, in tx: StoreTransaction) throws -> ChannelRecord {
+        guard let channel = try tx.channel(nickname: nickname) else { throw EngineError.channelNotFound(nickname) }
+        return try writableChannel(channel, in: tx)
     }
 
     /// Replays entries from other clones in one transaction; a refused batch (a fork among

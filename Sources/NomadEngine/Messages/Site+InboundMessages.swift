@@ -200,10 +200,7 @@ extension Site {
     /// Appends changes nomadsync makes on its own (a connection's rekey or purge) as local
     /// changes of `channel`, queued for its clones, inside `tx`.
     func appendService(_ changes: [Change], to channel: ChannelRecord, site: SiteIdentity, in tx: StoreTransaction) throws {
-        var channel = channel
-        if try staleWriterCause(channel: channel, in: tx) != nil {
-            channel = try rotateWriter(channel: channel, site: site, in: tx).channel
-        }
+        let channel = try writableChannel(channel, in: tx)
         let entries = try ChangeLog(limits: limits).append(changes, to: channel, in: tx, now: clock.nowMilliseconds())
         try queueForPeers(entries, channel: channel, siteID: site.siteID, in: tx)
     }
