@@ -94,4 +94,27 @@ v status.schema.json "$work/status-b.json"
 v error-body.schema.json "$work/error.json"
 v delivery-answer.schema.json "$work/answer.json"
 v sync-page.schema.json "$work/page.json"
+# Rekey (link) on B, then migrate alice from A to B once B reported everything (heartbeats every
+# 0.5 s): the outcomes, and A's documents that now point at B.
+"$bin" channel rekey alice --json --data "$b" > "$work/rekey.json"
+v rekey-outcome.schema.json "$work/rekey.json"
+for _ in $(seq 1 100); do
+  "$bin" channel migrate alice --to "$B" --json --data "$a" > "$work/migrate.json" 2>/dev/null && break
+  sleep 0.1
+done
+v migrate-outcome.schema.json "$work/migrate.json"
+curl -fs -H 'Accept: application/activity+json' "$A/channel/alice" > "$work/actor-moved.json"
+curl -fs -H 'Accept: application/x-zot+json' "$A/channel/alice" > "$work/discovery-moved.json"
+curl -fs "$A/.well-known/webfinger?resource=acct:alice@127.0.0.1:$pa" > "$work/webfinger-moved.json"
+v actor.schema.json "$work/actor-moved.json"
+v discovery.schema.json "$work/discovery-moved.json"
+v webfinger.schema.json "$work/webfinger-moved.json"
+moved_key=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["public_key"])' "$work/discovery-moved.json")
+python3 ops/check_jsonld.py "$work/actor-moved.json" "$moved_key"
+python3 - "$work/actor-moved.json" "$B" <<'PY'
+import json, sys
+actor = json.load(open(sys.argv[1]))
+if actor.get("movedTo") != sys.argv[2] + "/channel/alice":
+    sys.exit("A's actor does not name B in movedTo: %s" % actor.get("movedTo"))
+PY
 echo "schemas: all documents valid"

@@ -137,9 +137,10 @@ public struct VerifiedDiscovery: Sendable, Equatable {
     /// marked); any other is left out.
     public var locations: [Location]
 
-    /// The live location that signs requests as `keyID` (`<id_url>#ed25519`) from `siteID`.
+    /// The location that signs requests as `keyID` (`<id_url>#ed25519`) from `siteID` — live,
+    /// or deleted (a site that retired or migrated away announces it).
     public func location(signingAs keyID: String, siteID: SiteID) -> Location? {
-        locations.first { !$0.deleted && $0.siteID == siteID && "\($0.idURL)#ed25519" == keyID }
+        locations.first { $0.siteID == siteID && "\($0.idURL)#ed25519" == keyID }
     }
 }
 

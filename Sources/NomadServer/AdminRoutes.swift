@@ -85,6 +85,20 @@ struct AdminRoutes: Sendable {
             logger.notice("channel rekeyed", metadata: ["channel": "\(nick)", "update": "\(update)", "portable_id": "\(outcome.newPortableID.text)"])
             return try FederationRoutes.json(outcome)
         }
+        // Body: {"to": "<the target clone's URL>"}.
+        api.post("/channels/:nick/migrate") { request, context -> Response in
+            try authorise(request, context)
+            let nick = context.parameters.get("nick") ?? ""
+            let buffer = try await request.body.collect(upTo: 4096)
+            struct MigrateRequest: Decodable { var to: String }
+            guard let parsed = try? JSONDecoder().decode(MigrateRequest.self, from: Data(buffer.readableBytesView)) else {
+                throw ServerError(.badRequest, "the body must be {\"to\": \"<URL of the target clone>\"}")
+            }
+            let outcome = try site.migrate(nickname: nick, to: parsed.to)
+            wake.signal()
+            logger.notice("channel migrated away", metadata: ["channel": "\(nick)", "to": "\(outcome.to)"])
+            return try FederationRoutes.json(outcome)
+        }
     }
 
     /// The right bearer token only; the comparison takes the same time whatever the token.

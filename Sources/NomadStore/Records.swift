@@ -43,13 +43,16 @@ public struct ChannelRecord: Sendable, Equatable {
     public var createdAt: String
     /// When the channel was purged (deleted everywhere), in Unix milliseconds.
     public var purgedAt: UInt64?
+    /// The `id_url` of the location the channel migrated to from this site.
+    public var movedTo: String?
     /// A purged channel whose data is gone: only its row stays, to answer 410.
     public var isWiped: Bool { seedSealed.isEmpty }
 
     public init(rowID: Int64 = 0, nickname: String, name: String, guid: String, portableID: PortableID,
                 publicKey: [UInt8], seedSealed: [UInt8], writer: OriginID, digest: [UInt8],
-                diverged: String? = nil, createdAt: String, purgedAt: UInt64? = nil) {
+                diverged: String? = nil, createdAt: String, purgedAt: UInt64? = nil, movedTo: String? = nil) {
         self.purgedAt = purgedAt
+        self.movedTo = movedTo
         self.rowID = rowID
         self.nickname = nickname
         self.name = name

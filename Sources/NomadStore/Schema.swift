@@ -223,6 +223,10 @@ enum Schema {
                 CREATE INDEX message_outbox_due ON message_outbox (next_at);
                 """)
         }
+        migrator.registerMigration("v10-moved-to") { db in
+            // The id_url of the location a channel migrated to from this site (`movedTo`).
+            try db.execute(sql: "ALTER TABLE channel ADD COLUMN moved_to TEXT")
+        }
         return migrator
     }
 }

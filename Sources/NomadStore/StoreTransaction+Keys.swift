@@ -69,6 +69,10 @@ extension StoreTransaction {
 
     /// Forgets everything of a purged channel but its row: log, held entries, state, vector,
     /// outbox, peers, writers, voided ids, former keys, and the sealed seed itself.
+    public func setMovedTo(channel: Int64, idURL: String) throws {
+        try db.cachedStatement(sql: "UPDATE channel SET moved_to = ? WHERE id = ?").execute(arguments: [idURL, channel])
+    }
+
     public func wipeChannel(_ channel: Int64) throws {
         for table in ["outbox", "pending", "state", "vector", "peer", "writer", "voided", "former_key", "message_outbox", "inbound_message", "entry"] {
             try db.execute(sql: "DELETE FROM \(table) WHERE channel = ?", arguments: [channel])

@@ -44,7 +44,7 @@ public struct StoreTransaction {
 
     // MARK: Channels
 
-    static let channelColumns = "id, nickname, name, guid, portable_id, public_key, seed_sealed, writer, digest, diverged, created_at, purged_at"
+    static let channelColumns = "id, nickname, name, guid, portable_id, public_key, seed_sealed, writer, digest, diverged, created_at, purged_at, moved_to"
 
     func channel(from row: Row) throws -> ChannelRecord {
         ChannelRecord(
@@ -52,7 +52,7 @@ public struct StoreTransaction {
             portableID: try PortableID(validating: row["portable_id"]), publicKey: Array(row["public_key"] as Data),
             seedSealed: Array(row["seed_sealed"] as Data), writer: try OriginID(validating: row["writer"]),
             digest: Array(row["digest"] as Data), diverged: row["diverged"], createdAt: row["created_at"],
-            purgedAt: (row["purged_at"] as Int64?).map { UInt64(clamping: $0) })
+            purgedAt: (row["purged_at"] as Int64?).map { UInt64(clamping: $0) }, movedTo: row["moved_to"])
     }
 
     public func channel(nickname: String) throws -> ChannelRecord? {

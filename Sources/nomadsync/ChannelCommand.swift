@@ -7,7 +7,7 @@ import NomadModel
 struct ChannelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "channel", abstract: "Create, inspect, export and import channels.",
-        subcommands: [Create.self, Show.self, List.self, Export.self, Import.self, Fallbacks.self, Retire.self, Delete.self, Rekey.self, Heal.self])
+        subcommands: [Create.self, Show.self, List.self, Export.self, Import.self, Fallbacks.self, Retire.self, Delete.self, Rekey.self, Migrate.self, Heal.self])
 
     struct Heal: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -183,6 +183,30 @@ struct ChannelCommand: ParsableCommand {
             let outcome = try options.site().rekey(nickname: nick, update: update)
             if json { return try Output.json(outcome) }
             Output.message("'\(nick)' rekeyed: portable_id \(outcome.newPortableID.text) \(update ? "replaces" : "is linked to") \(outcome.oldPortableID.text)")
+        }
+    }
+
+    struct Migrate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Move a channel's primary location from this site to another clone.",
+            discussion: """
+                Refuses unless the target is a live clone that has caught up (it reported every entry this site holds \
+                and nothing waits in the outbox for it). Then the target becomes the primary location, this site's \
+                location is marked deleted, a refresh goes to every location and connection, and this site keeps \
+                answering discovery, WebFinger and the actor (with movedTo) for whoever still looks here. A running \
+                node delivers the change.
+
+                Example: nomadsync channel migrate alice --to https://b.example
+                """)
+        @OptionGroup var options: DataOptions
+        @Argument var nick: String
+        @Option(help: "The target clone's URL.") var to: String
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            let outcome = try options.site().migrate(nickname: nick, to: to)
+            if json { return try Output.json(outcome) }
+            Output.message("'\(nick)' moved to \(outcome.to) (now primary); this location is deleted and a running node tells every clone and connection")
         }
     }
 

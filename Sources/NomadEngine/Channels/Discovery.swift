@@ -8,7 +8,7 @@ extension Site {
     public func discovery(nickname: String) throws -> DiscoveryDocument {
         let site = try identity()
         let channel = try record(nickname: nickname)
-        try store.read { try ensureServed(channel, in: $0) }
+        try store.read { try ensurePublished(channel, in: $0) }
         let keys = try channelKeys(channel)
         let locations = try store.read { tx in
             try tx.stateRows(channel: channel.rowID, entity: "location").compactMap { row -> Location? in
@@ -27,11 +27,12 @@ extension Site {
     /// The ActivityPub actor data of a channel at this location (DESIGN §6): `copiedTo` and
     /// `alsoKnownAs` name the other live locations (linked ids join `alsoKnownAs` with rekey),
     /// and the channel key is a Multikey in `assertionMethod`. Built from the replicated
-    /// `location` entries only, so every clone lists the same set of locations.
+    /// `location` entries only, so every clone lists the same set of locations. After a
+    /// migration away from this site, `movedTo` names the new primary.
     public func actor(nickname: String) throws -> ActorDocument {
         let site = try identity()
         let channel = try record(nickname: nickname)
-        try store.read { try ensureServed(channel, in: $0) }
+        try store.read { try ensurePublished(channel, in: $0) }
         let here = "\(site.url)/channel/\(channel.nickname)"
         let (others, linked) = try store.read { tx in
             (try Self.locations(channel: channel, in: tx).filter { !$0.deleted }.map(\.idURL).filter { $0 != here }.sorted(),
@@ -40,7 +41,7 @@ extension Site {
         // A channel whose rekey linked its ids is known by all of them (current first).
         let ids = linked.isEmpty ? [] : ([channel.portableID] + linked.sorted()).map(ActorDocument.iri(portableID:))
         return ActorDocument(id: here, preferredUsername: channel.nickname, name: channel.name, copiedTo: others,
-                             alsoKnownAs: others + ids, publicKey: channel.publicKey)
+                             alsoKnownAs: others + ids, movedTo: channel.movedTo, publicKey: channel.publicKey)
     }
 
     /// The WebFinger answer for `acct:nick@host`, or nil when the resource is not a channel here.
@@ -52,13 +53,14 @@ extension Site {
         let parts = account.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, parts[1].lowercased() == Names.host(of: site.url).lowercased(),
               let channel = try store.read({ try $0.channel(nickname: String(parts[0])) }) else { return nil }
-        try store.read { try ensureServed(channel, in: $0) }
-        let here = "\(site.url)/channel/\(channel.nickname)"
+        try store.read { try ensurePublished(channel, in: $0) }
+        // After a migration away, the channel's home is the new primary: links point there.
+        let home = channel.movedTo ?? "\(site.url)/channel/\(channel.nickname)"
         let others = try store.read { try Self.locations(channel: channel, in: $0) }
-            .filter { !$0.deleted }.map(\.idURL).filter { $0 != here }.sorted()
+            .filter { !$0.deleted }.map(\.idURL).filter { $0 != home }.sorted()
         return WebFingerDocument(
-            subject: "acct:\(channel.nickname)@\(Names.host(of: site.url))", aliases: [here] + others,
-            links: [.init(rel: "http://purl.org/zot/protocol/6.0", type: "application/x-zot+json", href: here),
-                    .init(rel: "self", type: "application/activity+json", href: here)])
+            subject: "acct:\(channel.nickname)@\(Names.host(of: site.url))", aliases: [home] + others,
+            links: [.init(rel: "http://purl.org/zot/protocol/6.0", type: "application/x-zot+json", href: home),
+                    .init(rel: "self", type: "application/activity+json", href: home)])
     }
 }

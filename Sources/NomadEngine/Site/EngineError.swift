@@ -40,6 +40,8 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
     case purged(String)
     /// A rekey whose signatures or ids do not verify.
     case invalidRekey(String)
+    /// A migration target has not caught up with this site yet.
+    case notCaughtUp(location: String, behind: UInt64, queued: Int, lastHeard: String?)
     /// A `rekey` message this site already applied, sent again.
     case replayedRekey(String)
 
@@ -79,6 +81,8 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
             return "channel '\(nick)' was deleted everywhere (purged); nothing of it is kept or served"
         case .supersededID(let id, _):
             return "portable_id \(id) was replaced by a rekey (update) and is no longer valid for this channel"
+        case .notCaughtUp(let location, let behind, let queued, let lastHeard):
+            return "\(location) has not caught up: it last reported \(behind) entries fewer than this site holds, and \(queued) entries still wait in the outbox for it (last heard: \(lastHeard ?? "never")); wait for its next heartbeat and try again"
         case .replayedRekey(let id):
             return "rekey refused: the rekey to \(id) was already applied here (a replay); nothing was changed"
         case .invalidRekey(let why):
@@ -108,6 +112,7 @@ extension EngineError {
         case .supersededID(_, let keys): return (410, ErrorBody(message: description, code: "rekeyed", keys: keys))
         case .invalidRekey: return (401, ErrorBody(message: description))
         case .replayedRekey: return (409, ErrorBody(message: description, code: "replayed"))
+        case .notCaughtUp: return (409, ErrorBody(message: description))
         case .invalidChange, .invalidArgument, .channelExists: return (400, ErrorBody(message: description))
         case .siteNotInitialised, .siteAlreadyInitialised: return (500, ErrorBody(message: description))
         }
