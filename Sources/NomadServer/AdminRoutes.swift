@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NomadEngine
 import NomadModel
+import NomadTransport
 
 /// The local admin API (DESIGN §10) for the paired server and the channel owner, on its own
 /// listener, with the bearer token from `DATA/admin.token`.
@@ -17,6 +18,8 @@ struct AdminRoutes: Sendable {
     let token: String
     let logger: Logger
     let wake: DeliveryWake
+    /// Reaches the inviting site for `POST /api/v1/clones/accept`.
+    var transport: (any HTTPTransport)?
 
     struct AppendAnswer: Encodable {
         var success = true
@@ -98,6 +101,52 @@ struct AdminRoutes: Sendable {
             wake.signal()
             logger.notice("channel migrated away", metadata: ["channel": "\(nick)", "to": "\(outcome.to)"])
             return try FederationRoutes.json(outcome)
+        }
+        registerClones(on: api)
+    }
+
+    /// `POST /api/v1/channels/{nick}/clones/invite` (body empty or `{"expires_seconds": n}`) →
+    /// the ticket; `POST /api/v1/clones/accept` (`{"ticket": "…"}`) → the finished bootstrap.
+    func registerClones(on api: RouterGroup<NodeContext>) {
+        api.post("/channels/:nick/clones/invite") { request, context -> Response in
+            try authorise(request, context)
+            let nick = context.parameters.get("nick") ?? ""
+            let buffer = try await request.body.collect(upTo: 4096)
+            var seconds: UInt64 = 3600
+            if buffer.readableBytes > 0 {
+                struct InviteRequest: Decodable { var expiresSeconds: UInt64?
+                    enum CodingKeys: String, CodingKey { case expiresSeconds = "expires_seconds" } }
+                guard let parsed = try? JSONDecoder().decode(InviteRequest.self, from: Data(buffer.readableBytesView)) else {
+                    throw ServerError(.badRequest, "the body must be empty or {\"expires_seconds\": n}")
+                }
+                seconds = parsed.expiresSeconds ?? 3600
+            }
+            let (ms, overflow) = seconds.multipliedReportingOverflow(by: 1000)
+            guard !overflow else { throw ServerError(.badRequest, "expires_seconds is too large") }
+            let invitation = try site.inviteClone(nickname: nick, lifetimeMilliseconds: ms)
+            logger.notice("clone ticket issued", metadata: ["channel": "\(nick)", "expires": "\(invitation.expires)"])
+            return try FederationRoutes.json(invitation)
+        }
+        api.post("/clones/accept") { request, context -> Response in
+            try authorise(request, context)
+            let buffer = try await request.body.collect(upTo: 8192)
+            struct AcceptRequest: Decodable { var ticket: String }
+            guard let parsed = try? JSONDecoder().decode(AcceptRequest.self, from: Data(buffer.readableBytesView)) else {
+                throw ServerError(.badRequest, "the body must be {\"ticket\": \"nomadsync-ticket:…\"}")
+            }
+            let ticket = try CloneTicket(parsing: parsed.ticket)
+            guard let transport else { throw ServerError(.internalServerError, "this node has no outbound transport") }
+            let logger = self.logger
+            do {
+                let outcome = try await CloneBootstrapper(site: site, transport: transport).run(ticket) { progress in
+                    logger.info("bootstrap progress", metadata: ["channel": "\(progress.channel)", "entries": "\(progress.entries)/\(progress.total)"])
+                }
+                wake.signal()
+                logger.notice("this site is a clone now", metadata: ["channel": "\(outcome.channel)", "pulled": "\(outcome.pulled)"])
+                return try FederationRoutes.json(outcome)
+            } catch let error as BootstrapError {
+                throw ServerError(.badGateway, error.description)
+            }
         }
     }
 

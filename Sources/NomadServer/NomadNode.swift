@@ -31,7 +31,7 @@ public enum NomadNode {
             federation(site: site, configuration: configuration, transport: transport, metrics: metrics, logger: logger,
                        wake: wake, onServerRunning: onServerRunning),
             admin(site: site, configuration: configuration, adminToken: adminToken, metrics: metrics, logger: logger,
-                  wake: wake, onServerRunning: onAdminRunning),
+                  wake: wake, transport: transport, onServerRunning: onAdminRunning),
         ]
     }
 
@@ -46,6 +46,7 @@ public enum NomadNode {
         let check = InboundCheck(configuration: configuration, clock: site.clock, authority: authority)
         FederationRoutes(site: site, check: check, metrics: metrics, logger: logger,
                          discoveryClient: DiscoveryClient(transport: transport)).register(on: router)
+        CloneRoutes(site: site, check: check, logger: logger).register(on: router)
         OpsRoutes(site: site, metrics: metrics).registerHealth(on: router)
         let worker = DeliveryWorker(site: site, transport: transport, configuration: configuration, metrics: metrics, logger: logger,
                                     wake: wake)
@@ -60,11 +61,12 @@ public enum NomadNode {
     /// The admin listener: `/api/v1`, `/metrics`, `/health`.
     public static func admin(
         site: Site, configuration: NodeConfiguration, adminToken: String, metrics: NodeMetrics, logger: Logger,
-        wake: DeliveryWake = DeliveryWake(), onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+        wake: DeliveryWake = DeliveryWake(), transport: (any HTTPTransport)? = nil,
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let router = Router(context: NodeContext.self)
         router.addMiddleware { ErrorMiddleware(metrics: nil, logger: logger) }
-        AdminRoutes(site: site, token: adminToken, logger: logger, wake: wake).register(on: router)
+        AdminRoutes(site: site, token: adminToken, logger: logger, wake: wake, transport: transport).register(on: router)
         OpsRoutes(site: site, metrics: metrics).registerHealth(on: router)
         OpsRoutes(site: site, metrics: metrics).registerMetrics(on: router)
         let address: BindAddress

@@ -45,12 +45,16 @@ public struct ChannelRecord: Sendable, Equatable {
     public var purgedAt: UInt64?
     /// The `id_url` of the location the channel migrated to from this site.
     public var movedTo: String?
+    /// Set while the channel is being bootstrapped from another clone (the grant, JSON): it is
+    /// not served, delivered or listed until the bootstrap finishes.
+    public var bootstrap: String?
     /// A purged channel whose data is gone: only its row stays, to answer 410.
     public var isWiped: Bool { seedSealed.isEmpty }
 
     public init(rowID: Int64 = 0, nickname: String, name: String, guid: String, portableID: PortableID,
                 publicKey: [UInt8], seedSealed: [UInt8], writer: OriginID, digest: [UInt8],
-                diverged: String? = nil, createdAt: String, purgedAt: UInt64? = nil, movedTo: String? = nil) {
+                diverged: String? = nil, createdAt: String, purgedAt: UInt64? = nil, movedTo: String? = nil, bootstrap: String? = nil) {
+        self.bootstrap = bootstrap
         self.purgedAt = purgedAt
         self.movedTo = movedTo
         self.rowID = rowID

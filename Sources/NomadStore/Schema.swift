@@ -227,6 +227,23 @@ enum Schema {
             // The id_url of the location a channel migrated to from this site (`movedTo`).
             try db.execute(sql: "ALTER TABLE channel ADD COLUMN moved_to TEXT")
         }
+        migrator.registerMigration("v11-clone-tickets") { db in
+            // Invitations to make a new clone (one row per ticket; the secret only as a hash),
+            // and, on the new site, the ticket a channel is still being bootstrapped from.
+            try db.execute(sql: """
+                CREATE TABLE clone_ticket (
+                    id TEXT PRIMARY KEY,
+                    channel INTEGER NOT NULL REFERENCES channel(id) ON DELETE CASCADE,
+                    secret_sealed BLOB NOT NULL,
+                    expires_at INTEGER NOT NULL,
+                    claimed_by TEXT,
+                    claimed_card TEXT,
+                    claimed_at INTEGER,
+                    created_at INTEGER NOT NULL
+                );
+                ALTER TABLE channel ADD COLUMN bootstrap TEXT;
+                """)
+        }
         return migrator
     }
 }

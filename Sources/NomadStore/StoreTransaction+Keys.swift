@@ -80,3 +80,51 @@ extension StoreTransaction {
         try db.execute(sql: "UPDATE channel SET seed_sealed = X'', digest = zeroblob(32), diverged = NULL WHERE id = ?", arguments: [channel])
     }
 }
+
+/// An invitation to make a new clone (table `clone_ticket`).
+public struct CloneTicketRecord: Sendable, Equatable {
+    public var id: String
+    public var channel: Int64
+    public var secretSealed: [UInt8]
+    public var expiresAt: UInt64
+    public var claimedBy: SiteID?
+    /// The claimant's card (JSON), kept to verify its page requests.
+    public var claimedCard: String?
+    public var claimedAt: UInt64?
+
+    public init(id: String, channel: Int64, secretSealed: [UInt8], expiresAt: UInt64, claimedBy: SiteID? = nil, claimedCard: String? = nil,
+                claimedAt: UInt64? = nil) {
+        self.id = id
+        self.channel = channel
+        self.secretSealed = secretSealed
+        self.expiresAt = expiresAt
+        self.claimedBy = claimedBy
+        self.claimedCard = claimedCard
+        self.claimedAt = claimedAt
+    }
+}
+
+extension StoreTransaction {
+    public func insertCloneTicket(_ ticket: CloneTicketRecord, now: UInt64) throws {
+        try db.cachedStatement(sql: "INSERT INTO clone_ticket (id, channel, secret_sealed, expires_at, created_at) VALUES (?, ?, ?, ?, ?)")
+            .execute(arguments: [ticket.id, ticket.channel, Data(ticket.secretSealed), Int64(clamping: ticket.expiresAt), Int64(clamping: now)])
+    }
+
+    public func cloneTicket(id: String) throws -> CloneTicketRecord? {
+        try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM clone_ticket WHERE id = ?"), arguments: [id]).map { row in
+            CloneTicketRecord(id: row["id"], channel: row["channel"], secretSealed: Array(row["secret_sealed"] as Data),
+                              expiresAt: UInt64(clamping: row["expires_at"] as Int64),
+                              claimedBy: try (row["claimed_by"] as String?).map(SiteID.init(validating:)), claimedCard: row["claimed_card"],
+                              claimedAt: (row["claimed_at"] as Int64?).map { UInt64(clamping: $0) })
+        }
+    }
+
+    public func claimCloneTicket(id: String, by siteID: SiteID, card: String, at now: UInt64) throws {
+        try db.cachedStatement(sql: "UPDATE clone_ticket SET claimed_by = ?, claimed_card = ?, claimed_at = ? WHERE id = ?")
+            .execute(arguments: [siteID.text, card, Int64(clamping: now), id])
+    }
+
+    public func setBootstrap(channel: Int64, _ value: String?) throws {
+        try db.cachedStatement(sql: "UPDATE channel SET bootstrap = ? WHERE id = ?").execute(arguments: [value, channel])
+    }
+}

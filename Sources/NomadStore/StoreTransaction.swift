@@ -44,7 +44,7 @@ public struct StoreTransaction {
 
     // MARK: Channels
 
-    static let channelColumns = "id, nickname, name, guid, portable_id, public_key, seed_sealed, writer, digest, diverged, created_at, purged_at, moved_to"
+    static let channelColumns = "id, nickname, name, guid, portable_id, public_key, seed_sealed, writer, digest, diverged, created_at, purged_at, moved_to, bootstrap"
 
     func channel(from row: Row) throws -> ChannelRecord {
         ChannelRecord(
@@ -52,7 +52,7 @@ public struct StoreTransaction {
             portableID: try PortableID(validating: row["portable_id"]), publicKey: Array(row["public_key"] as Data),
             seedSealed: Array(row["seed_sealed"] as Data), writer: try OriginID(validating: row["writer"]),
             digest: Array(row["digest"] as Data), diverged: row["diverged"], createdAt: row["created_at"],
-            purgedAt: (row["purged_at"] as Int64?).map { UInt64(clamping: $0) }, movedTo: row["moved_to"])
+            purgedAt: (row["purged_at"] as Int64?).map { UInt64(clamping: $0) }, movedTo: row["moved_to"], bootstrap: row["bootstrap"])
     }
 
     public func channel(nickname: String) throws -> ChannelRecord? {
@@ -65,8 +65,16 @@ public struct StoreTransaction {
             .map(channel(from:))
     }
 
+    /// Every channel with its data, those still being bootstrapped included when asked.
+    public func channels(includingHidden: Bool) throws -> [ChannelRecord] {
+        guard includingHidden else { return try channels() }
+        return try Row.fetchAll(try db.cachedStatement(sql: "SELECT \(Self.channelColumns) FROM channel WHERE length(seed_sealed) > 0 ORDER BY nickname"))
+            .map(channel(from:))
+    }
+
+    /// The channels this site carries (not wiped, not still being bootstrapped), by nickname.
     public func channels() throws -> [ChannelRecord] {
-        try Row.fetchAll(try db.cachedStatement(sql: "SELECT \(Self.channelColumns) FROM channel WHERE length(seed_sealed) > 0 ORDER BY nickname")).map(channel(from:))
+        try Row.fetchAll(try db.cachedStatement(sql: "SELECT \(Self.channelColumns) FROM channel WHERE length(seed_sealed) > 0 AND bootstrap IS NULL ORDER BY nickname")).map(channel(from:))
     }
 
     /// Inserts a channel and returns it with its local row id.
@@ -74,10 +82,11 @@ public struct StoreTransaction {
         if try self.channel(nickname: channel.nickname) != nil { throw StoreError.channelExists("'\(channel.nickname)'") }
         if try self.channel(portableID: channel.portableID) != nil { throw StoreError.channelExists(channel.portableID.text) }
         try db.cachedStatement(sql: """
-            INSERT INTO channel (nickname, name, guid, portable_id, public_key, seed_sealed, writer, digest, diverged, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO channel (nickname, name, guid, portable_id, public_key, seed_sealed, writer, digest, diverged, created_at, bootstrap)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [channel.nickname, channel.name, channel.guid, channel.portableID.text, Data(channel.publicKey),
-                             Data(channel.seedSealed), channel.writer.text, Data(channel.digest), channel.diverged, channel.createdAt])
+                             Data(channel.seedSealed), channel.writer.text, Data(channel.digest), channel.diverged, channel.createdAt,
+                             channel.bootstrap])
         var stored = channel
         stored.rowID = db.lastInsertedRowID
         return stored

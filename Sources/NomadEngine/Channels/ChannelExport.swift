@@ -20,12 +20,15 @@ extension Site {
 
     /// The export's plaintext (private key included). Only for in-process clones (the
     /// simulator); anything that leaves the process goes through `exportChannel`.
-    package func exportDocument(nickname: String) throws -> ChannelExportDocument {
+    /// Without `entries`, only the identity and former keys (what a clone bootstrap seals).
+    package func exportDocument(nickname: String, entries withEntries: Bool = true) throws -> ChannelExportDocument {
         let site = try identity()
         let channel = try record(nickname: nickname)
+        guard channel.bootstrap == nil else { throw EngineError.bootstrapping(nickname) }
         let keys = try channelKeys(channel)
         let (entries, formers) = try store.read { tx -> ([ChangeEntry], [FormerKey]) in
-            (try tx.entries(channel: channel.rowID) + tx.pendingEntries(channel: channel.rowID), try tx.formerKeys(channel: channel.rowID))
+            (withEntries ? try tx.entries(channel: channel.rowID) + tx.pendingEntries(channel: channel.rowID) : [],
+             try tx.formerKeys(channel: channel.rowID))
         }
         let formerKeys = try formers.map { former -> ChannelExportDocument.FormerKey in
             let seed = try store.openSecret(former.seedSealed, what: "former channel key")
@@ -60,6 +63,40 @@ extension Site {
     /// Restores an export's plaintext (see `importChannel`).
     package func importDocument(_ document: ChannelExportDocument) throws -> ImportReport {
         let site = try identity()
+        let (record, formers, keys) = try verifiedIdentity(document)
+        var importLimits = limits
+        importLimits.maxEntriesPerPacket = Int.max
+        return try store.write { tx in
+            if try tx.channel(portableID: record.portableID) != nil { throw EngineError.channelExists(record.portableID.text) }
+            if try tx.channel(nickname: record.nickname) != nil { throw EngineError.channelExists("'\(record.nickname)'") }
+            let stored = try tx.insertChannel(record)
+            for former in formers { try tx.saveFormerKey(channel: stored.rowID, former) }
+            let replay = try ReplayEngine(limits: importLimits).apply(document.entries, to: stored, in: tx, now: clock.nowMilliseconds())
+            return ImportReport(channel: try becomeLocation(stored, keys: keys, site: site, in: tx), replay: replay)
+        }
+    }
+
+    /// A new clone announces itself, inside `tx`: its `location` entry (not primary) is appended
+    /// and queued for every other location, the channel settles on its agreed key, and a
+    /// `refresh` goes to every location and connection.
+    func becomeLocation(_ stored: ChannelRecord, keys: SigningKeyPair, site: SiteIdentity, in tx: StoreTransaction) throws -> HostedChannel {
+        let location = try localLocation(channel: stored, keys: keys, site: site, primary: false)
+        let refreshed = try tx.channel(rowID: stored.rowID) ?? stored
+        let announced = try ChangeLog(limits: limits).append(
+            [Change(entity: "location", key: site.siteID.text, op: .put, body: try WireJSON.encodeCanonical(location))],
+            to: refreshed, in: tx, now: clock.nowMilliseconds())
+        try queueForPeers(announced, channel: refreshed, siteID: site.siteID, in: tx)
+        try settle(stored, in: tx)
+        if let current = try tx.channel(rowID: stored.rowID), current.purgedAt == nil {
+            try queueAnnouncement(.refresh, channel: current, site: site, in: tx)
+        }
+        return HostedChannel(try tx.channel(rowID: stored.rowID) ?? stored)
+    }
+
+    /// Checks an export's identity — the seed derives the public key, the portable_id derives
+    /// from guid and key, every former key likewise — and returns the channel row to insert
+    /// (a fresh writer, seeds sealed under the host key) with its former keys and key pair.
+    func verifiedIdentity(_ document: ChannelExportDocument) throws -> (ChannelRecord, [FormerKey], SigningKeyPair) {
         guard document.format == ChannelExportDocument.format else {
             throw EngineError.invalidImport("unsupported export format '\(document.format.prefix(60))'")
         }
@@ -88,26 +125,6 @@ extension Site {
             nickname: identityDoc.nickname, name: identityDoc.name, guid: identityDoc.guid, portableID: identityDoc.portableID,
             publicKey: publicKey, seedSealed: try store.sealSecret(keys.seed, random: random),
             writer: OriginID.generate(using: random), digest: StateDigest.zero.bytes, createdAt: clock.nowText())
-        var importLimits = limits
-        importLimits.maxEntriesPerPacket = Int.max
-        return try store.write { tx in
-            if try tx.channel(portableID: record.portableID) != nil { throw EngineError.channelExists(record.portableID.text) }
-            if try tx.channel(nickname: record.nickname) != nil { throw EngineError.channelExists("'\(record.nickname)'") }
-            let stored = try tx.insertChannel(record)
-            for former in formers { try tx.saveFormerKey(channel: stored.rowID, former) }
-            let replay = try ReplayEngine(limits: importLimits).apply(document.entries, to: stored, in: tx, now: clock.nowMilliseconds())
-            let location = try localLocation(channel: stored, keys: keys, site: site, primary: false)
-            let refreshed = try tx.channel(nickname: stored.nickname) ?? stored
-            let announced = try ChangeLog(limits: limits).append(
-                [Change(entity: "location", key: site.siteID.text, op: .put, body: try WireJSON.encodeCanonical(location))],
-                to: refreshed, in: tx, now: clock.nowMilliseconds())
-            // The new clone announces itself: its location entry goes to every other location.
-            try queueForPeers(announced, channel: refreshed, siteID: site.siteID, in: tx)
-            try settle(stored, in: tx)
-            if let current = try tx.channel(rowID: stored.rowID), current.purgedAt == nil {
-                try queueAnnouncement(.refresh, channel: current, site: site, in: tx)
-            }
-            return ImportReport(channel: HostedChannel(try tx.channel(nickname: stored.nickname) ?? stored), replay: replay)
-        }
+        return (record, formers, keys)
     }
 }

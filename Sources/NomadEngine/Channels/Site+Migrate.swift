@@ -78,6 +78,7 @@ extension Site {
     /// carries — purged, or retired — except after a migration, when they point at the new primary.
     func ensurePublished(_ channel: ChannelRecord, in tx: StoreTransaction) throws {
         if channel.purgedAt != nil { throw EngineError.purged(channel.nickname) }
+        if channel.bootstrap != nil { throw EngineError.bootstrapping(channel.nickname) }
         if channel.movedTo == nil, try isRetired(channel, in: tx) { throw EngineError.retired(channel.nickname) }
     }
 }

@@ -46,6 +46,7 @@ extension Site {
     /// this site retired its location.
     func ensureServed(_ channel: ChannelRecord, in tx: StoreTransaction) throws {
         if channel.purgedAt != nil { throw EngineError.purged(channel.nickname) }
+        if channel.bootstrap != nil { throw EngineError.bootstrapping(channel.nickname) }
         if try isRetired(channel, in: tx) { throw EngineError.retired(channel.nickname) }
     }
 

@@ -40,6 +40,10 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
     case purged(String)
     /// A rekey whose signatures or ids do not verify.
     case invalidRekey(String)
+    /// The channel is still being bootstrapped here (`clone accept` has not finished).
+    case bootstrapping(String)
+    /// A clone ticket was refused.
+    case ticketRefused(TicketProblem, String)
     /// A migration target has not caught up with this site yet.
     case notCaughtUp(location: String, behind: UInt64, queued: Int, lastHeard: String?)
     /// A `rekey` message this site already applied, sent again.
@@ -81,6 +85,10 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
             return "channel '\(nick)' was deleted everywhere (purged); nothing of it is kept or served"
         case .supersededID(let id, _):
             return "portable_id \(id) was replaced by a rekey (update) and is no longer valid for this channel"
+        case .bootstrapping(let nick):
+            return "'\(nick)' is still being bootstrapped on this site; rerun `nomadsync clone accept` with its ticket to finish"
+        case .ticketRefused(let problem, let why):
+            return "clone ticket refused (\(problem.rawValue)): \(why)"
         case .notCaughtUp(let location, let behind, let queued, let lastHeard):
             return "\(location) has not caught up: it last reported \(behind) entries fewer than this site holds, and \(queued) entries still wait in the outbox for it (last heard: \(lastHeard ?? "never")); wait for its next heartbeat and try again"
         case .replayedRekey(let id):
@@ -112,9 +120,29 @@ extension EngineError {
         case .supersededID(_, let keys): return (410, ErrorBody(message: description, code: "rekeyed", keys: keys))
         case .invalidRekey: return (401, ErrorBody(message: description))
         case .replayedRekey: return (409, ErrorBody(message: description, code: "replayed"))
-        case .notCaughtUp: return (409, ErrorBody(message: description))
+        case .notCaughtUp, .bootstrapping: return (409, ErrorBody(message: description))
+        case .ticketRefused(let problem, _):
+            let status = switch problem {
+            case .unknown: 403
+            case .forged: 401
+            case .expired: 410
+            case .used: 409
+            }
+            return (status, ErrorBody(message: description, code: "ticket-\(problem.rawValue)"))
         case .invalidChange, .invalidArgument, .channelExists: return (400, ErrorBody(message: description))
         case .siteNotInitialised, .siteAlreadyInitialised: return (500, ErrorBody(message: description))
         }
     }
+}
+
+/// Why a clone ticket was refused.
+public enum TicketProblem: String, Sendable, Equatable {
+    /// No such ticket here, or not claimed yet.
+    case unknown
+    /// The proof of the secret or the claimant's site signature does not verify.
+    case forged
+    /// Not claimed in time, or the claim is too old to resume.
+    case expired
+    /// Claimed by another site, or its claimant is a clone already.
+    case used
 }

@@ -65,6 +65,14 @@ extension Site {
     /// rekey yet): the page names it and is signed with the key behind it.
     public func servePage(channel: HostedChannel, as portableID: PortableID? = nil, to requester: Location, origin: OriginID, after: UInt64,
                           limit: Int, maxBytes: Int = 2 * 1024 * 1024) throws -> SealedPage {
+        try servePage(channel: channel, as: portableID, toSite: requester.siteID, sealkey: requester.sealkey, origin: origin, after: after,
+                      limit: limit, maxBytes: maxBytes)
+    }
+
+    /// A page sealed to the site `siteID` with X25519 key `sealkey` (a location, or a site
+    /// bootstrapping a clone by ticket).
+    public func servePage(channel: HostedChannel, as portableID: PortableID? = nil, toSite requesterID: SiteID, sealkey: String,
+                          origin: OriginID, after: UInt64, limit: Int, maxBytes: Int = 2 * 1024 * 1024) throws -> SealedPage {
         let site = try identity()
         let pid = portableID ?? channel.portableID
         let keys = try self.keys(of: channel.record, named: pid)
@@ -85,8 +93,8 @@ extension Site {
         let page = SyncPage(channel: pid, from: site.siteID, origin: origin, after: after,
                             entries: taken, more: entries.count > taken.count, vector: vector,
                             digest: StateDigest(bytes: digest).hex, keys: rekeys.isEmpty ? nil : rekeys)
-        let sealKey = try Base64URL.decode(requester.sealkey, what: "sealkey of \(requester.siteID.text)", length: SealKeyPair.publicKeyLength)
-        let binding = SyncPage.binding(channel: pid, server: site.siteID, requester: requester.siteID, origin: origin, after: after)
+        let sealKey = try Base64URL.decode(sealkey, what: "sealkey of \(requesterID.text)", length: SealKeyPair.publicKeyLength)
+        let binding = SyncPage.binding(channel: pid, server: site.siteID, requester: requesterID, origin: origin, after: after)
         let sealed = try SealedPayload.seal(Array(try WireJSON.encode(page).utf8), to: sealKey, additionalData: binding, random: random)
         return SealedPage(channel: pid, siteID: site.siteID, origin: origin, after: after, data: sealed,
                           signature: keys.signatureText(over: Array(sealed.data.utf8)))
@@ -95,15 +103,19 @@ extension Site {
     /// Opens a page this site asked `server` for, checking the channel signature, the binding
     /// to this exact request and that the page holds only what was asked for.
     public func openPage(_ answer: SealedPage, channel: HostedChannel, server: Location, origin: OriginID, after: UInt64) throws -> SyncPage {
+        try openPage(answer, channel: channel, serverID: server.siteID, origin: origin, after: after)
+    }
+
+    public func openPage(_ answer: SealedPage, channel: HostedChannel, serverID: SiteID, origin: OriginID, after: UInt64) throws -> SyncPage {
         let site = try identity()
-        guard answer.channel == channel.portableID, answer.siteID == server.siteID, answer.origin == origin, answer.after == after else {
+        guard answer.channel == channel.portableID, answer.siteID == serverID, answer.origin == origin, answer.after == after else {
             throw EngineError.notForThisSite("the page answers another request")
         }
         try SigningKeyPair.verify(signatureText: answer.signature, over: Array(answer.data.data.utf8), publicKey: channel.publicKey)
-        let binding = SyncPage.binding(channel: channel.portableID, server: server.siteID, requester: site.siteID, origin: origin, after: after)
+        let binding = SyncPage.binding(channel: channel.portableID, server: serverID, requester: site.siteID, origin: origin, after: after)
         let plain = try answer.data.open(with: site.seal, additionalData: binding)
         let page = try WireJSON.decode(SyncPage.self, from: Data(plain), what: "sync page", maxDepth: limits.maxJSONDepth)
-        guard page.channel == channel.portableID, page.from == server.siteID, page.origin == origin, page.after == after,
+        guard page.channel == channel.portableID, page.from == serverID, page.origin == origin, page.after == after,
               page.entries.allSatisfy({ $0.origin == origin && $0.seq > after }),
               (page.keys ?? []).allSatisfy({ $0.entity == "key" && $0.op == .put }), (page.keys ?? []).count <= 64 else {
             throw EngineError.notForThisSite("the page holds entries that were not asked for")
