@@ -94,6 +94,25 @@ v status.schema.json "$work/status-b.json"
 v error-body.schema.json "$work/error.json"
 v delivery-answer.schema.json "$work/answer.json"
 v sync-page.schema.json "$work/page.json"
+# A third site C becomes a clone by ticket: the invitation, the claim and grant, the outcome.
+c="$work/c"
+"$bin" init --url "http://127.0.0.1:9" --data "$c" >/dev/null 2>&1
+"$bin" clone invite alice --expires 10m --json --data "$a" > "$work/invitation.json"
+ticket=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ticket"])' "$work/invitation.json")
+"$bin" clone claim "$ticket" --data "$c" > "$work/exchange.json"
+python3 - "$work" <<'PY'
+import json, sys
+w = sys.argv[1]
+x = json.load(open(f"{w}/exchange.json"))
+json.dump(x["claim"], open(f"{w}/claim.json", "w"))
+json.dump(x["grant"], open(f"{w}/grant.json", "w"))
+PY
+"$bin" clone accept "$ticket" --json --data "$c" > "$work/bootstrap.json" 2>/dev/null
+v clone-invitation.schema.json "$work/invitation.json"
+v clone-claim.schema.json "$work/claim.json"
+v clone-grant.schema.json "$work/grant.json"
+v bootstrap-outcome.schema.json "$work/bootstrap.json"
+
 # Rekey (link) on B, then migrate alice from A to B once B reported everything (heartbeats every
 # 0.5 s): the outcomes, and A's documents that now point at B.
 "$bin" channel rekey alice --json --data "$b" > "$work/rekey.json"

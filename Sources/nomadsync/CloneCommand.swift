@@ -8,7 +8,7 @@ import NomadTransport
 struct CloneCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "clone", abstract: "Make a new clone of a channel online, by a one-time ticket.",
-        subcommands: [Invite.self, Accept.self])
+        subcommands: [Invite.self, Accept.self, Claim.self])
 
     struct Invite: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -66,6 +66,36 @@ struct CloneCommand: AsyncParsableCommand {
             meter.finish()
             if json { return try Output.json(outcome) }
             Output.message("this site is now a clone of '\(outcome.channel)': \(outcome.pulled) entries pulled in \(String(format: "%.1f", outcome.seconds)) s; announced to \(outcome.announcedTo.isEmpty ? "no location yet (the node delivers it)" : outcome.announcedTo.joined(separator: ", "))")
+        }
+    }
+}
+
+extension CloneCommand {
+    struct Claim: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check a ticket: claim it for this site and print the claim sent and the grant received (no pull).",
+            discussion: """
+                The grant's identity stays sealed to this site. The claim binds the ticket to this site, as \
+                `clone accept` would; run `clone accept` with the same ticket afterwards to make the clone.
+                """)
+        @OptionGroup var options: DataOptions
+        @Argument var ticket: String
+
+        struct Exchange: Encodable {
+            var claim: CloneClaim
+            var grant: CloneGrant
+        }
+
+        func run() async throws {
+            let site = try options.site()
+            let parsed = try CloneTicket(parsing: ticket)
+            let claim = try site.cloneClaim(for: parsed)
+            let client = CloneClient(transport: URLSessionTransport(timeout: 30), random: site.random)
+            switch await client.claim(claim, at: parsed.url) {
+            case .answered(let grant): try Output.json(Exchange(claim: claim, grant: grant))
+            case .refused(let refusal): throw CLIError("the inviting site refused the ticket: \(refusal.description)")
+            case .unreachable(let reason): throw CLIError("the inviting site cannot be reached: \(reason)")
+            }
         }
     }
 }
