@@ -101,35 +101,8 @@ public struct CloneBootstrapper: Sendable {
             }
         }
         let served = try site.finishBootstrap(channel, grant: grant)
-        let announced = await announce(served)
+        let announced = await LocationAnnouncer(site: site, client: sync).announce(served)
         return BootstrapOutcome(channel: served.nickname, portableID: served.portableID, pulled: state.entries, announcedTo: announced,
                                 seconds: Date().timeIntervalSince(started))
-    }
-
-    /// Pushes what is queued (this site's new `location` first) to every live location now,
-    /// rather than at the next heartbeat. A location that does not answer gets it from the
-    /// outbox later.
-    func announce(_ channel: HostedChannel) async -> [String] {
-        let planner = DeliveryPlanner(site: site, policy: NodeConfiguration().deliveryPolicy)
-        let clock = site.clock
-        guard let keys = try? site.channelKeys(channel), let targets = try? site.liveLocations(of: channel),
-              let me = try? site.identity().siteID else { return [] }
-        return await withTaskGroup(of: String?.self) { group in
-            for location in targets where location.siteID != me {
-                group.addTask {
-                    for _ in 0..<16 {
-                        guard let action = try? planner.send(channel: channel, to: location) else { return nil }
-                        let answer = await sync.post(action.body, to: action.urls, keys: keys, keyURL: action.keyURL,
-                                                     now: { clock.nowMilliseconds() })
-                        guard case .acked(_, let more, _)? = try? planner.record(answer, of: action) else { return nil }
-                        if !more { return location.url }
-                    }
-                    return location.url
-                }
-            }
-            var acked: [String] = []
-            for await url in group { if let url { acked.append(url) } }
-            return acked.sorted()
-        }
     }
 }

@@ -3,8 +3,10 @@ import Foundation
 import NomadCrypto
 import NomadEngine
 import NomadModel
+import NomadServer
+import NomadTransport
 
-struct ChannelCommand: ParsableCommand {
+struct ChannelCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "channel", abstract: "Create, inspect, export and import channels.",
         subcommands: [Create.self, Show.self, List.self, Export.self, Import.self, Fallbacks.self, Retire.self, Delete.self, Rekey.self, Migrate.self, Heal.self])
@@ -117,18 +119,22 @@ struct ChannelCommand: ParsableCommand {
         }
     }
 
-    struct Import: ParsableCommand {
+    struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Restore an exported channel here, making this site a clone. Prints the portable_id.")
         @OptionGroup var options: DataOptions
         @OptionGroup var secret: PassphraseOptions
         @Argument var file: String
 
-        func run() throws {
+        func run() async throws {
             guard let data = FileManager.default.contents(atPath: file) else { throw CLIError("cannot read \(file)") }
-            let report = try options.site().importChannel(Array(data), passphrase: try secret.passphrase())
+            let site = try options.site()
+            Output.message("opening \(file) (\(data.count / 1024) KiB) and replaying its log…")
+            let report = try site.importChannel(Array(data), passphrase: try secret.passphrase())
             print(report.channel.portableID.text)
-            Output.message("imported '\(report.channel.nickname)': \(report.replay.summary); this site is now a location")
+            // Tell every other location now rather than at the node's next pass.
+            let announced = await LocationAnnouncer(site: site, transport: URLSessionTransport(timeout: 5)).announce(report.channel)
+            Output.message("imported '\(report.channel.nickname)': \(report.replay.summary); this site is now a location; announced to \(announced.isEmpty ? "no location yet (a running node delivers it)" : announced.joined(separator: ", "))")
         }
     }
 

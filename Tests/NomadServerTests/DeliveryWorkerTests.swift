@@ -100,7 +100,9 @@ struct DeliveryFixture {
         f.transport.answer(.status(503, #"{"success":false,"message":"busy"}"#))
         await f.worker.runOnce()
         #expect(try f.bStatus.outbox == 3)
-        #expect(try f.bStatus.state == .catchingUp)  // it answered, so it is not offline
+        // It answered, so it is not offline: status says it refuses, and why.
+        #expect(try f.bStatus.state == .refusing)
+        #expect(try f.bStatus.lastError?.contains("busy") == true)
         let plan = try f.worker.planner.plan(channel: try f.a.site.channel(nickname: "alice"))
         #expect(plan.sends.isEmpty)
         #expect((plan.wakeAt ?? 0) > f.a.clock.nowMilliseconds())

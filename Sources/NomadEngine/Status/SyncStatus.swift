@@ -11,6 +11,9 @@ public enum CloneState: String, Sendable, Codable {
     case catchingUp = "catching-up"
     /// Equal vectors but different digests, or a fork was seen: must never happen; alarm.
     case diverged
+    /// It answers, but refused what this site last sent it (`last_error` says why: a bad
+    /// signature, an unknown location, a replay…); retried with backoff.
+    case refusing
 }
 
 /// One location in the status: its state, how far behind it is, what waits for it.
@@ -27,13 +30,16 @@ public struct LocationStatus: Sendable, Equatable, Codable {
     public var lagEntries: UInt64
     /// Entries waiting in our outbox for it.
     public var outbox: Int
+    /// While catching up: the share of the entries known anywhere that the clone holds, 0–100
+    /// (one decimal); nil otherwise.
+    public var progress: Double?
     public var lastHeard: String?
     public var lastError: String?
     public var digest: String?
     public var vector: VersionVector?
 
     enum CodingKeys: String, CodingKey {
-        case url, address, primary, state, outbox, digest, vector
+        case url, address, primary, state, outbox, digest, vector, progress
         case siteID = "site_id"
         case isSelf = "self"
         case lagEntries = "lag_entries"
@@ -49,6 +55,7 @@ public struct LocationStatus: Sendable, Equatable, Codable {
         try c.encode(primary, forKey: .primary)
         try c.encode(isSelf, forKey: .isSelf)
         try c.encode(state, forKey: .state)
+        try c.encode(progress, forKey: .progress)
         try c.encode(lagEntries, forKey: .lagEntries)
         try c.encode(outbox, forKey: .outbox)
         try c.encode(lastHeard, forKey: .lastHeard)
@@ -128,9 +135,11 @@ extension Site {
                 if loc.siteID == me.siteID {
                     let lag = reportedAhead.addingSaturating(UInt64(clamping: held))
                     let state: CloneState = channel.diverged != nil ? .diverged : (lag > 0 ? .catchingUp : .online)
+                    let have = vector.entriesAhead(of: VersionVector())
                     rows.append(LocationStatus(siteID: loc.siteID, url: loc.url, address: loc.address, primary: loc.primary, isSelf: true,
-                                               state: state, lagEntries: lag, outbox: 0, lastHeard: nil, lastError: nil,
-                                               digest: digest, vector: vector))
+                                               state: state, lagEntries: lag, outbox: 0,
+                                               progress: state == .catchingUp ? Self.percent(have, of: have.addingSaturating(lag)) : nil,
+                                               lastHeard: nil, lastError: nil, digest: digest, vector: vector))
                     continue
                 }
                 let peer = peers[loc.siteID]
@@ -142,6 +151,8 @@ extension Site {
                     state = .diverged
                 } else if peer?.offline ?? false {
                     state = .offline
+                } else if peer?.lastError != nil {
+                    state = .refusing
                 } else if lag > 0 || queued > 0 {
                     state = .catchingUp
                 } else {
@@ -149,6 +160,8 @@ extension Site {
                 }
                 rows.append(LocationStatus(siteID: loc.siteID, url: loc.url, address: loc.address, primary: loc.primary, isSelf: false,
                                            state: state, lagEntries: lag, outbox: queued,
+                                           progress: state == .catchingUp ? Self.percent(theirs.entriesAhead(of: VersionVector()),
+                                                                                         of: vector.entriesAhead(of: VersionVector())) : nil,
                                            lastHeard: peer?.lastHeard.map(Self.timestampText), lastError: peer?.lastError,
                                            digest: peer?.digest, vector: peer?.vector))
             }
@@ -159,6 +172,12 @@ extension Site {
                               linkedIDs: try tx.formerKeys(channel: channel.rowID).filter(\.valid).map(\.portableID).sorted(),
                               messages: try tx.messageCount(channel: channel.rowID), locations: rows.sorted { ($0.isSelf ? 0 : 1, $0.url) < ($1.isSelf ? 0 : 1, $1.url) })
         }
+    }
+
+    /// `part` of `whole` as a percentage with one decimal, at most 100.
+    static func percent(_ part: UInt64, of whole: UInt64) -> Double {
+        guard whole > 0 else { return 100 }
+        return (min(Double(part) / Double(whole), 1) * 1000).rounded(.down) / 10
     }
 
     static func timestampText(_ ms: UInt64) -> String {
