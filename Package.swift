@@ -46,7 +46,7 @@ let package = Package(
         .target(
             name: "NomadServer",
             dependencies: [
-                "NomadEngine", "NomadTransport", "NomadModel", "NomadCrypto",
+                "NomadEngine", "NomadStore", "NomadTransport", "NomadModel", "NomadCrypto",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -50,3 +50,36 @@ public enum SHA256 {
         return out
     }
 }
+
+/// SHA-256 over data that arrives in pieces (a blob streamed from disk or the network), so a
+/// large file is hashed without ever being held in memory whole.
+///
+/// ```swift
+/// var hasher = SHA256Stream()
+/// hasher.update(chunk1); hasher.update(chunk2)
+/// let digest = hasher.finish()
+/// ```
+public struct SHA256Stream {
+    private var state = crypto_hash_sha256_state()
+
+    public init() {
+        Sodium.ensure()
+        _ = crypto_hash_sha256_init(&state)
+    }
+
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
+        _ = crypto_hash_sha256_update(&state, base.assumingMemoryBound(to: UInt8.self), UInt64(bytes.count))
+    }
+
+    public mutating func update(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { update($0) }
+    }
+
+    /// The digest of everything given so far (call once, at the end).
+    public mutating func finish() -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 32)
+        _ = crypto_hash_sha256_final(&state, &out)
+        return out
+    }
+}

@@ -103,6 +103,23 @@ struct AdminRoutes: Sendable {
             return try FederationRoutes.json(outcome)
         }
         registerClones(on: api)
+        // The body is the blob's bytes, streamed to disk and hashed as they come.
+        api.put("/channels/:nick/blobs") { request, context -> Response in
+            try authorise(request, context)
+            let nick = context.parameters.get("nick") ?? ""
+            _ = try site.channel(nickname: nick)
+            let writer = try site.blobs.writer(maxBytes: Site.maxBlobBytes)
+            do {
+                for try await buffer in request.body { try buffer.readableBytesView.withUnsafeBytes { try writer.write($0) } }
+            } catch {
+                writer.abandon()
+                throw ServerError(.contentTooLarge, "the blob was not stored: \(error)")
+            }
+            let (hex, size) = try writer.finish()
+            let reference = FileReference(hex: hex, size: size, name: nil)
+            logger.info("blob stored", metadata: ["channel": "\(nick)", "blob": "\(hex.prefix(16))…", "bytes": "\(size)"])
+            return try FederationRoutes.json(reference, status: .created)
+        }
     }
 
     /// `POST /api/v1/channels/{nick}/clones/invite` (body empty or `{"expires_seconds": n}`) →

@@ -29,12 +29,17 @@ public struct BootstrapOutcome: Sendable, Equatable, Codable {
     public var pulled: Int
     /// The locations that acknowledged this site's new `location` entry at once.
     public var announcedTo: [String]
+    /// Blobs fetched, and blobs still missing (the node goes on fetching them).
+    public var blobs: Int
+    public var missingBlobs: Int
     public var seconds: Double
 
     enum CodingKeys: String, CodingKey {
         case channel, pulled, seconds
         case portableID = "portable_id"
         case announcedTo = "announced_to"
+        case missingBlobs = "missing_blobs"
+        case blobs
     }
 }
 
@@ -52,6 +57,7 @@ public struct CloneBootstrapper: Sendable {
     public let site: Site
     public let client: CloneClient
     public let sync: SyncClient
+    public let transport: any HTTPTransport
     public var pageSize = 500
     public var maxBytes = 2 * 1024 * 1024
 
@@ -59,6 +65,7 @@ public struct CloneBootstrapper: Sendable {
         self.site = site
         client = CloneClient(transport: transport, random: site.random, maxDepth: site.limits.maxJSONDepth)
         sync = SyncClient(transport: transport, random: site.random, maxDepth: site.limits.maxJSONDepth)
+        self.transport = transport
     }
 
     public func run(_ ticket: CloneTicket, progress: @Sendable (BootstrapProgress) -> Void = { _ in }) async throws -> BootstrapOutcome {
@@ -102,7 +109,10 @@ public struct CloneBootstrapper: Sendable {
         }
         let served = try site.finishBootstrap(channel, grant: grant)
         let announced = await LocationAnnouncer(site: site, client: sync).announce(served)
+        // The files' bytes come from the clones now that this site is one of them.
+        let (blobs, _) = await BlobFetcher(site: site, transport: transport).runOnce(served, dueOnly: false)
+        let missing = (try? site.missingBlobs(nickname: served.nickname).count) ?? 0
         return BootstrapOutcome(channel: served.nickname, portableID: served.portableID, pulled: state.entries, announcedTo: announced,
-                                seconds: Date().timeIntervalSince(started))
+                                blobs: blobs, missingBlobs: missing, seconds: Date().timeIntervalSince(started))
     }
 }

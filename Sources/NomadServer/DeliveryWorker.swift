@@ -23,6 +23,7 @@ public struct DeliveryWorker: Service {
     /// Ends the wait between passes early when a change was appended in this process.
     public let wake: DeliveryWake
     let messages: MessageDelivery
+    let blobs: BlobFetcher
 
     public init(site: Site, transport: any HTTPTransport, configuration: NodeConfiguration, metrics: NodeMetrics, logger: Logger,
                 wake: DeliveryWake = DeliveryWake()) {
@@ -33,6 +34,7 @@ public struct DeliveryWorker: Service {
         self.configuration = configuration
         self.metrics = metrics
         self.logger = logger
+        blobs = BlobFetcher(site: site, transport: transport, backoff: configuration.deliveryPolicy.backoff, logger: logger)
         messages = MessageDelivery(site: site, client: client, discovery: DiscoveryClient(transport: transport),
                                    backoff: configuration.deliveryPolicy.backoff, metrics: metrics, logger: logger)
     }
@@ -67,6 +69,8 @@ public struct DeliveryWorker: Service {
                 for send in plan.sends { group.addTask { await deliver(send) } }
             }
             await catchUp(plan.pulls)
+            let (fetched, _) = await blobs.runOnce(channel)
+            metrics.blobsFetched(fetched)
         }
         await messages.runOnce()
     }

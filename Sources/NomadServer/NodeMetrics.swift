@@ -48,6 +48,7 @@ public final class NodeMetrics: Sendable {
     public func messageOut(type: String, status: String) {
         counter("nomadsync_messages_out_total", [("type", type), ("status", status)]).increment()
     }
+    public func blobsFetched(_ n: Int) { if n > 0 { counter("nomadsync_blobs_fetched_total", []).increment(by: n) } }
     public func entriesPulled(_ n: Int) { if n > 0 { counter("nomadsync_entries_pulled_total", []).increment(by: n) } }
 
     /// Sets the per-location gauges from the current status of every channel, then renders.
@@ -60,6 +61,8 @@ public final class NodeMetrics: Sendable {
                 gauge("nomadsync_location_online", dims).record(loc.state == .offline ? 0 : 1)
             }
             gauge("nomadsync_held_entries", [("channel", status.nickname)]).record(status.held)
+            gauge("nomadsync_blobs_missing", [("channel", status.nickname)]).record(status.missingBlobs)
+            gauge("nomadsync_messages_queued", [("channel", status.nickname)]).record(status.messages)
             gauge("nomadsync_channel_diverged", [("channel", status.nickname)]).record(status.diverged == nil ? 0 : 1)
         }
         return registry.emitToString()

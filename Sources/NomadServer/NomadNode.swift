@@ -47,6 +47,7 @@ public enum NomadNode {
         FederationRoutes(site: site, check: check, metrics: metrics, logger: logger,
                          discoveryClient: DiscoveryClient(transport: transport)).register(on: router)
         CloneRoutes(site: site, check: check, logger: logger).register(on: router)
+        BlobRoutes(site: site, check: check).register(on: router)
         OpsRoutes(site: site, metrics: metrics).registerHealth(on: router)
         let worker = DeliveryWorker(site: site, transport: transport, configuration: configuration, metrics: metrics, logger: logger,
                                     wake: wake)

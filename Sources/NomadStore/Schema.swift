@@ -244,6 +244,17 @@ enum Schema {
                 ALTER TABLE channel ADD COLUMN bootstrap TEXT;
                 """)
         }
+        migrator.registerMigration("v12-blob-fetch") { db in
+            // Blobs a `file` entry names that this site failed to fetch: when to try again, why.
+            try db.execute(sql: """
+                CREATE TABLE blob_fetch (
+                    hex TEXT PRIMARY KEY,
+                    attempts INTEGER NOT NULL,
+                    next_at INTEGER NOT NULL,
+                    last_error TEXT
+                );
+                """)
+        }
         return migrator
     }
 }

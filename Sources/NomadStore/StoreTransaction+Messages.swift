@@ -224,3 +224,35 @@ extension Optional {
         return self
     }
 }
+
+/// A blob this site failed to fetch, and when to try again (table `blob_fetch`).
+public struct BlobFetchRecord: Sendable, Equatable {
+    public var hex: String
+    public var attempts: Int
+    public var nextAt: UInt64
+    public var lastError: String?
+
+    public init(hex: String, attempts: Int, nextAt: UInt64, lastError: String?) {
+        self.hex = hex
+        self.attempts = attempts
+        self.nextAt = nextAt
+        self.lastError = lastError
+    }
+}
+
+extension StoreTransaction {
+    public func blobFetch(_ hex: String) throws -> BlobFetchRecord? {
+        try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM blob_fetch WHERE hex = ?"), arguments: [hex]).map { row in
+            BlobFetchRecord(hex: row["hex"], attempts: row["attempts"], nextAt: UInt64(clamping: row["next_at"] as Int64), lastError: row["last_error"])
+        }
+    }
+
+    public func putBlobFetch(_ record: BlobFetchRecord) throws {
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO blob_fetch (hex, attempts, next_at, last_error) VALUES (?, ?, ?, ?)")
+            .execute(arguments: [record.hex, record.attempts, Int64(clamping: record.nextAt), record.lastError])
+    }
+
+    public func deleteBlobFetch(_ hex: String) throws {
+        try db.cachedStatement(sql: "DELETE FROM blob_fetch WHERE hex = ?").execute(arguments: [hex])
+    }
+}

@@ -54,3 +54,26 @@ public protocol HTTPTransport: Sendable {
     /// Throws `TransportError` only when no answer came (refused, timed out, DNS…).
     func send(_ request: OutboundRequest) async throws -> InboundResponse
 }
+
+/// An answer whose body went to a file rather than to memory (a blob).
+public struct DownloadedResponse: Sendable {
+    public var status: Int
+    /// The body, in a temporary file the caller owns (moves or deletes).
+    public var file: URL
+
+    public init(status: Int, file: URL) {
+        self.status = status
+        self.file = file
+    }
+}
+
+extension HTTPTransport {
+    /// Sends the request and writes the answer's body to a temporary file. This default goes
+    /// through `send` (scripted transports in tests); `URLSessionTransport` streams to disk.
+    public func download(_ request: OutboundRequest) async throws -> DownloadedResponse {
+        let response = try await send(request)
+        let file = URL(fileURLWithPath: NSTemporaryDirectory() + "nomadsync-download-\(UUID().uuidString)")
+        try response.body.write(to: file)
+        return DownloadedResponse(status: response.status, file: file)
+    }
+}

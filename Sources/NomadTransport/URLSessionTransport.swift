@@ -56,6 +56,26 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
             task.cancel()
         }
     }
+
+    /// Streams the answer's body to a file (libcurl writes it as it arrives): a blob of any
+    /// size never sits in memory. No redirect is followed.
+    public func download(_ request: OutboundRequest) async throws -> DownloadedResponse {
+        guard let url = URL(string: request.url) else { throw TransportError(url: request.url, reason: "not a valid URL") }
+        var urlRequest = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout)
+        urlRequest.httpMethod = request.method
+        for (name, value) in request.headers where name.lowercased() != "host" {
+            urlRequest.setValue(value, forHTTPHeaderField: name)
+        }
+        let (temporary, response): (URL, URLResponse)
+        do {
+            (temporary, response) = try await session.download(for: urlRequest)
+        } catch {
+            throw TransportError(url: request.url, reason: "\(error)")
+        }
+        let file = URL(fileURLWithPath: NSTemporaryDirectory() + "nomadsync-download-\(UUID().uuidString)")
+        try FileManager.default.moveItem(at: temporary, to: file)
+        return DownloadedResponse(status: (response as? HTTPURLResponse)?.statusCode ?? 0, file: file)
+    }
 }
 
 /// Collects each task's answer up to its limit and refuses redirects.

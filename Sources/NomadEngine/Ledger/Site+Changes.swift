@@ -13,6 +13,9 @@ extension Site {
         if let index = changes.firstIndex(where: { Self.serviceEntities.contains($0.entity) }) {
             throw EngineError.invalidChange(index: index, reason: "entity '\(changes[index].entity)' is written by nomadsync itself, never by hand or by the paired server (use the channel commands)")
         }
+        if let index = changes.firstIndex(where: { $0.entity == "file" && $0.op == .put && FileReference.parse($0.body) == nil }) {
+            throw EngineError.invalidChange(index: index, reason: #"a file body must name its bytes: {"hash":"sha256://<64 hex digits>", "size": n, "name": "…"} (store them first with `nomadsync blob put` or PUT /api/v1/channels/{nick}/blobs)"#)
+        }
         return try store.write { tx in
             guard let me = try tx.site() else { throw EngineError.siteNotInitialised }
             let channel = try writableChannel(nickname: nickname, in: tx)

@@ -87,10 +87,13 @@ public struct SyncStatus: Sendable, Equatable, Codable {
     public var linkedIDs: [PortableID]
     /// `rekey`, `refresh` and `purge` messages queued for locations and connections.
     public var messages: Int
+    /// Blobs the channel's `file` entries name that this site does not hold yet.
+    public var missingBlobs: Int
     public var locations: [LocationStatus]
 
     enum CodingKeys: String, CodingKey {
         case nickname, digest, vector, entries, held, outbox, diverged, retired, purged, locations, messages
+        case missingBlobs = "missing_blobs"
         case portableID = "portable_id"
         case rekeyPending = "rekey_pending"
         case linkedIDs = "linked_ids"
@@ -111,6 +114,7 @@ public struct SyncStatus: Sendable, Equatable, Codable {
         try c.encode(rekeyPending, forKey: .rekeyPending)
         try c.encode(linkedIDs, forKey: .linkedIDs)
         try c.encode(messages, forKey: .messages)
+        try c.encode(missingBlobs, forKey: .missingBlobs)
         try c.encode(locations, forKey: .locations)
     }
 }
@@ -118,7 +122,8 @@ public struct SyncStatus: Sendable, Equatable, Codable {
 extension Site {
     /// The channel's clones and how each is doing, from one read snapshot.
     public func syncStatus(nickname: String) throws -> SyncStatus {
-        try store.read { tx in
+        let blobs = self.blobs
+        return try store.read { tx in
             guard let me = try tx.site() else { throw EngineError.siteNotInitialised }
             guard let channel = try tx.channel(nickname: nickname) else { throw EngineError.channelNotFound(nickname) }
             guard !channel.isWiped else { throw EngineError.purged(nickname) }
@@ -170,7 +175,11 @@ extension Site {
                               outbox: depths.values.reduce(0, +), diverged: channel.diverged,
                               retired: try isRetired(channel, in: tx), purged: channel.purgedAt != nil, rekeyPending: try pendingKey(of: channel, in: tx),
                               linkedIDs: try tx.formerKeys(channel: channel.rowID).filter(\.valid).map(\.portableID).sorted(),
-                              messages: try tx.messageCount(channel: channel.rowID), locations: rows.sorted { ($0.isSelf ? 0 : 1, $0.url) < ($1.isSelf ? 0 : 1, $1.url) })
+                              messages: try tx.messageCount(channel: channel.rowID),
+                              missingBlobs: Set(try tx.stateRows(channel: channel.rowID, entity: "file").compactMap { row -> String? in
+                                  guard row.op == .put, let hex = FileReference.parse(row.body)?.hex, !blobs.has(hex) else { return nil }
+                                  return hex
+                              }).count, locations: rows.sorted { ($0.isSelf ? 0 : 1, $0.url) < ($1.isSelf ? 0 : 1, $1.url) })
         }
     }
 
