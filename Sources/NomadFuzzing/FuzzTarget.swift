@@ -19,6 +19,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case adminBatch = "admin-batch"
     case channelMessage = "channel-message"
     case discoveryDocument = "discovery-document"
+    case cloneTicket = "clone-ticket"
+    case cloneClaim = "clone-claim"
 
     /// A fixed site key for the targets that open sealed payloads, so a corpus that holds a
     /// payload sealed to it reaches the decrypted content.
@@ -79,6 +81,18 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
                 if let (_, content) = try? message.checked(against: envelope, limits: Self.limits), case .activity(let text) = content {
                     _ = ChannelMessage.messageID(activity: text)
                 }
+            }
+        case .cloneTicket:
+            guard let ticket = try? CloneTicket(parsing: text) else { return }
+            _ = try? ticket.secretBytes()
+        case .cloneClaim:
+            if let claim = try? WireJSON.decode(CloneClaim.self, from: data, what: "claim", maxDepth: 8) {
+                _ = try? claim.verifiedSiteKey()
+                _ = try? CloneClaim.proof(ticket: claim.ticket, card: claim.card, secret: Self.containerKey)
+            }
+            if let grant = try? WireJSON.decode(CloneGrant.self, from: data, what: "grant", maxDepth: Self.limits.maxJSONDepth) {
+                _ = try? grant.identity.open(with: Self.sealKeys, additionalData: CloneGrant.binding(ticket: "", inviter: grant.site.siteID,
+                                                                                                    claimant: grant.site.siteID))
             }
         case .discoveryDocument:
             guard let document = try? WireJSON.decode(DiscoveryDocument.self, from: data, what: "discovery", maxDepth: Self.limits.maxJSONDepth),

@@ -59,6 +59,8 @@ public struct ChannelExportDocument: Sendable, Codable {
     public var entries: [ChangeEntry]
     /// Absent when the channel was never rekeyed.
     public var formerKeys: [FormerKey]?
+    /// The blobs whose bytes follow the document in the file, in this order (absent: none).
+    public var blobs: [FileReference]?
 
     public init(format: String = ChannelExportDocument.format, exportedAt: String, fromSite: SiteID, channel: Identity,
                 entries: [ChangeEntry], formerKeys: [FormerKey]? = nil) {
@@ -75,6 +77,7 @@ public struct ChannelExportDocument: Sendable, Codable {
         case exportedAt = "exported_at"
         case fromSite = "from_site"
         case formerKeys = "former_keys"
+        case blobs
     }
 }
 

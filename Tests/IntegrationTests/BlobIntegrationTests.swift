@@ -18,8 +18,8 @@ struct BlobIntegrationTests {
         return path
     }
 
-    func put(_ node: NodeProcess, _ path: String) throws -> String {
-        let out = try node.cli.ok(["blob", "put", "alice", path]).stdout
+    func put(_ node: NodeProcess, _ path: String) async throws -> String {
+        let out = try await node.cli.awaitOK(["blob", "put", "alice", path]).stdout
         let reference = try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any] ?? [:]
         return String((reference["hash"] as? String ?? "").dropFirst("sha256://".count))
     }
@@ -36,11 +36,11 @@ struct BlobIntegrationTests {
         for i in 0..<50 {
             let size = i % 10 == 0 ? 1_500_000 + i * 30_000 : 1_000 + i * 200
             let path = try file("blob-\(i)", bytes: size, seed: UInt64(i + 1))
-            originals[try put(a, path)] = path
+            originals[try await put(a, path)] = path
         }
         try await a.start()
         let ticket = try a.cli.ok(["clone", "invite", "alice"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let outcome = try JSONSerialization.jsonObject(with: Data(try b.cli.ok(["clone", "accept", ticket, "--json"]).stdout.utf8))
+        let outcome = try JSONSerialization.jsonObject(with: Data(try await b.cli.awaitOK(["clone", "accept", ticket, "--json"]).stdout.utf8))
             as? [String: Any] ?? [:]
         #expect(outcome["blobs"] as? Int == 50 && outcome["missing_blobs"] as? Int == 0, "\(outcome)")
         for (hex, path) in originals {
@@ -49,7 +49,7 @@ struct BlobIntegrationTests {
         try await b.start()
         // A 20 MiB blob written later: the running node fetches it in ranges.
         let big = try file("big", bytes: 20 << 20, seed: 99)
-        let hex = try put(a, big)
+        let hex = try await put(a, big)
         try await eventually("B to fetch the 20 MiB blob", timeout: 60) { (try b.status()["missing_blobs"] as? Int) == 0 && stored(b, hex) != nil }
         #expect(stored(b, hex) == FileManager.default.contents(atPath: big))
         try await eventually("equal digests") { try a.digest() == b.digest() }
@@ -59,12 +59,12 @@ struct BlobIntegrationTests {
         let a = try NodeProcess("a"), b = try NodeProcess("b")
         defer { [a, b].forEach { $0.remove() } }
         try a.cli.ok(["channel", "create", "alice"])
-        let hex = try put(a, try file("good", bytes: 5_000, seed: 7))
+        let hex = try await put(a, try file("good", bytes: 5_000, seed: 7))
         // A's copy is damaged on disk: it now serves other bytes under that name.
         try Data("<html>not the file</html>".utf8).write(to: URL(fileURLWithPath: "\(a.cli.data)/blobs/\(hex.prefix(2))/\(hex)"))
         try await a.start()
         let ticket = try a.cli.ok(["clone", "invite", "alice"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let outcome = try JSONSerialization.jsonObject(with: Data(try b.cli.ok(["clone", "accept", ticket, "--json"]).stdout.utf8))
+        let outcome = try JSONSerialization.jsonObject(with: Data(try await b.cli.awaitOK(["clone", "accept", ticket, "--json"]).stdout.utf8))
             as? [String: Any] ?? [:]
         #expect(outcome["blobs"] as? Int == 0 && outcome["missing_blobs"] as? Int == 1)
         #expect(stored(b, hex) == nil, "B kept bytes that do not hash to their name")

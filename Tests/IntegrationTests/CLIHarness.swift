@@ -59,6 +59,24 @@ struct CLI {
         return r
     }
 
+    /// `run` on a thread of its own: a long command (a bootstrap, a big batch) must not hold one
+    /// of the few cooperative threads the other tests running at the same time need.
+    func awaitRun(_ args: [String]) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                do { continuation.resume(returning: try run(args)) } catch { continuation.resume(throwing: error) }
+            }.start()
+        }
+    }
+
+    /// `ok` on a thread of its own (see `awaitRun`).
+    @discardableResult
+    func awaitOK(_ args: [String]) async throws -> Result {
+        let r = try await awaitRun(args)
+        guard r.status == 0 else { throw Failure("nomadsync \(args.joined(separator: " ")) exited \(r.status): \(r.stderr)") }
+        return r
+    }
+
     func json(_ args: [String]) throws -> [String: Any] {
         let r = try ok(args)
         guard let obj = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any] else {

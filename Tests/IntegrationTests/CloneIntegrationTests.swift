@@ -13,7 +13,7 @@ struct CloneIntegrationTests {
         defer { try? FileManager.default.removeItem(atPath: file) }
         let lines = (0..<entries).map { #"{"entity":"item","key":"item-\#($0)","op":"put","body":"{\"n\":\#($0),\"text\":\"entry number \#($0)\"}"}"# }
         try lines.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
-        try a.cli.ok(["change", "apply", "alice", "--file", file])
+        try await a.cli.awaitOK(["change", "apply", "alice", "--file", file])
         try await a.start()
         return a
     }
@@ -30,7 +30,7 @@ struct CloneIntegrationTests {
             let ticket = try a.cli.ok(["clone", "invite", "alice", "--expires", "10m"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             #expect(ticket.hasPrefix("nomadsync-ticket:"))
             let started = Date()
-            let accepted = try node.cli.ok(["clone", "accept", ticket, "--json"])
+            let accepted = try await node.cli.awaitOK(["clone", "accept", ticket, "--json"])
             let outcome = try JSONSerialization.jsonObject(with: Data(accepted.stdout.utf8)) as? [String: Any] ?? [:]
             print("clone accept on \(node.name): \(outcome["pulled"] ?? "?") entries in \(String(format: "%.2f", Date().timeIntervalSince(started))) s")
             #expect(accepted.stderr.contains("progress:"), "no progress lines: \(accepted.stderr.prefix(300))")
@@ -63,16 +63,16 @@ struct CloneIntegrationTests {
         #expect(process.isRunning, "the first run finished before it could be killed")
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
-        let partial = try b.cli.ok(["log", "show", "alice"]).stdout.split(separator: "\n").count
+        let partial = try await b.cli.awaitOK(["log", "show", "alice"]).stdout.split(separator: "\n").count
         #expect(partial > 0 && partial < 3_000, "the killed run left \(partial) entries")
         #expect(try b.cli.run(["channel", "export", "alice", "-o", tempPath("x.nomad")]).status != 0, "a half-made clone is not served")
 
-        let rerun = try JSONSerialization.jsonObject(with: Data(try b.cli.ok(["clone", "accept", ticket, "--json"]).stdout.utf8))
+        let rerun = try JSONSerialization.jsonObject(with: Data(try await b.cli.awaitOK(["clone", "accept", ticket, "--json"]).stdout.utf8))
             as? [String: Any] ?? [:]
         #expect(rerun["pulled"] as? Int == 3_002 - partial, "the rerun pulled \(rerun["pulled"] ?? "?") after \(partial)")
         #expect(try b.digest() == a.digest())
 
-        let second = try c.cli.run(["clone", "accept", ticket])
+        let second = try await c.cli.awaitRun(["clone", "accept", ticket])
         #expect(second.status != 0 && second.stderr.contains("ticket"), "\(second.stderr)")
         let forged = String(ticket.dropLast(4)) + "AAAA"
         #expect(try c.cli.run(["clone", "accept", forged]).status != 0)

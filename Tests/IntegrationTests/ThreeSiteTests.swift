@@ -10,9 +10,9 @@ struct ThreeSiteTests {
         try a.cli.ok(["channel", "create", "alice", "--name", "Alice"])
         let file = tempPath("alice.nomad")
         defer { try? FileManager.default.removeItem(atPath: file) }
-        try a.cli.ok(["channel", "export", "alice", "-o", file, "--kdf", "interactive"])
-        try b.cli.ok(["channel", "import", file])
-        try c.cli.ok(["channel", "import", file])
+        try await a.cli.awaitOK(["channel", "export", "alice", "-o", file, "--kdf", "interactive"])
+        try await b.cli.awaitOK(["channel", "import", file])
+        try await c.cli.awaitOK(["channel", "import", file])
         try await a.start()
         try await b.start()
         try await c.start()

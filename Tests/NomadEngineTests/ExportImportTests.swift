@@ -155,4 +155,34 @@ import Testing
         #expect(try a.site.receive(Data(body.utf8)) == .ignored(encoding: "hz"))
         #expect(try a.digest("alice") == before)
     }
+
+    @Test func anExportCarriesTheBlobsItsFileEntriesName() throws {
+        let a = try TestSite(seed: 1); defer { a.remove() }
+        let b = try TestSite(url: "https://b.example", seed: 2); defer { b.remove() }
+        _ = try a.site.createChannel(nickname: "alice")
+        var names: [String] = []
+        for (i, size) in [0, 10, 70_000].enumerated() {
+            let bytes = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ i) }
+            let writer = try a.site.blobs.writer(maxBytes: 1 << 20)
+            try bytes.withUnsafeBytes { try writer.write($0) }
+            let (hex, stored) = try writer.finish()
+            a.clock.advance(by: 1)
+            try a.site.addFile(nickname: "alice", key: "f\(i)", hex: hex, size: stored, name: "f\(i).bin")
+            names.append(hex)
+        }
+        let file = try a.site.exportChannel(nickname: "alice", passphrase: TestSite.passphrase, strength: .interactive)
+        _ = try b.site.importChannel(file, passphrase: TestSite.passphrase)
+        for hex in names {
+            #expect(b.site.blobs.has(hex))
+            #expect(FileManager.default.contents(atPath: b.site.blobs.path(hex)) == FileManager.default.contents(atPath: a.site.blobs.path(hex)))
+        }
+        #expect(try b.site.missingBlobs(nickname: "alice").isEmpty)
+    }
+
+    @Test func aFileEntryMustNameItsBytes() throws {
+        let a = try TestSite(seed: 1); defer { a.remove() }
+        _ = try a.site.createChannel(nickname: "alice")
+        #expect(throws: EngineError.self) { try a.put("alice", "f", #"{"name":"x.jpg"}"#, entity: "file") }
+        #expect(throws: EngineError.self) { try a.put("alice", "f", #"{"hash":"sha256://ABC"}"#, entity: "file") }
+    }
 }

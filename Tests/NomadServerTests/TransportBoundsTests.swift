@@ -47,7 +47,7 @@ struct TransportBoundsTests {
 
     @Test func aRedirectIsReturnedNotFollowed() async throws {
         let server = try await Self.server()
-        let response = try await URLSessionTransport(timeout: 5).send(
+        let response = try await URLSessionTransport(timeout: 20).send(
             OutboundRequest(method: "POST", url: "http://127.0.0.1:\(server.port)/redirect", body: Array("{}".utf8)))
         #expect(response.status == 307)
         #expect(server.hits.value == 0, "the signed request was re-sent to the redirect target")

@@ -10,11 +10,34 @@ public struct ImportReport: Sendable, Equatable {
 }
 
 extension Site {
-    /// Writes the channel's identity and log, encrypted under `passphrase` (Argon2id + secretstream).
+    /// Writes the channel's identity, log and the blobs its `file` entries name that are here,
+    /// encrypted under `passphrase` (Argon2id + secretstream). The plaintext is the document's
+    /// JSON, then — when it lists blobs — one 0x00 byte and each blob's bytes in the listed order.
     public func exportChannel(nickname: String, passphrase: SecureBytes,
                               strength: PassphraseContainer.Strength = .moderate) throws -> [UInt8] {
-        var plain = Array(try WireJSON.encode(try exportDocument(nickname: nickname)).utf8)
+        var document = try exportDocument(nickname: nickname)
+        let store = blobs
+        var seen = Set<String>()
+        let channel = try record(nickname: nickname)
+        let references = try self.store.read { tx in
+            try tx.stateRows(channel: channel.rowID, entity: "file").compactMap { row -> FileReference? in
+                guard row.op == .put, let hex = FileReference.parse(row.body)?.hex, seen.insert(hex).inserted,
+                      let size = store.size(hex) else { return nil }
+                return FileReference(hex: hex, size: size, name: nil)
+            }
+        }
+        document.blobs = references.isEmpty ? nil : references
+        var plain = Array(try WireJSON.encode(document).utf8)
         defer { for i in plain.indices { plain[i] = 0 } }
+        if !references.isEmpty {
+            plain.append(0)
+            for reference in references {
+                guard let bytes = FileManager.default.contents(atPath: store.path(reference.hex)) else {
+                    throw EngineError.invalidArgument("blob \(reference.hex) vanished while exporting")
+                }
+                plain.append(contentsOf: bytes)
+            }
+        }
         return try PassphraseContainer.seal(plain, passphrase: passphrase, strength: strength, random: random)
     }
 
@@ -51,13 +74,33 @@ extension Site {
     public func importChannel(_ file: [UInt8], passphrase: SecureBytes) throws -> ImportReport {
         var plain = try PassphraseContainer.open(file, passphrase: passphrase)
         defer { for i in plain.indices { plain[i] = 0 } }
+        // JSON text never holds a raw 0x00: the first one ends the document; blob bytes follow.
+        let end = plain.firstIndex(of: 0) ?? plain.endIndex
         let document: ChannelExportDocument
         do {
-            document = try WireJSON.decode(ChannelExportDocument.self, from: Data(plain), what: "export file")
+            document = try WireJSON.decode(ChannelExportDocument.self, from: Data(plain[..<end]), what: "export file")
         } catch let error as ModelError {
             throw EngineError.invalidImport("the decrypted content is not a channel export (\(error))")
         }
+        try importBlobs(document.blobs ?? [], from: plain[min(end + 1, plain.endIndex)...])
         return try importDocument(document)
+    }
+
+    /// Stores the blobs an export carries, each checked against its name; bytes that do not
+    /// match, or run short or long, refuse the import.
+    func importBlobs(_ references: [FileReference], from bytes: ArraySlice<UInt8>) throws {
+        var offset = bytes.startIndex
+        for reference in references.prefix(100_000) {
+            guard let size = reference.size, let count = Int(exactly: size), bytes.endIndex - offset >= count else {
+                throw EngineError.invalidImport("the file's blob bytes end before blob \(reference.hex.prefix(16))…")
+            }
+            let writer = try blobs.writer(maxBytes: Site.maxBlobBytes)
+            try bytes[offset..<(offset + count)].withUnsafeBytes { try writer.write($0) }
+            let (hex, _) = try writer.finish()
+            guard hex == reference.hex else { throw EngineError.invalidImport("blob bytes do not hash to \(reference.hex.prefix(16))…") }
+            offset += count
+        }
+        guard offset == bytes.endIndex else { throw EngineError.invalidImport("the file holds bytes after its last blob") }
     }
 
     /// Restores an export's plaintext (see `importChannel`).
