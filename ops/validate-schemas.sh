@@ -94,6 +94,21 @@ v status.schema.json "$work/status-b.json"
 v error-body.schema.json "$work/error.json"
 v delivery-answer.schema.json "$work/answer.json"
 v sync-page.schema.json "$work/page.json"
+# A blob through the admin API and through the CLI.
+head -c 70000 /dev/urandom > "$work/blob.bin"
+curl -fs "${admin_a[@]}" -X PUT -H "Authorization: Bearer $(cat "$a/admin.token")" --data-binary @"$work/blob.bin" \
+  "http://localhost/api/v1/channels/alice/blobs" > "$work/blob-put.json"
+"$bin" blob put alice "$work/blob.bin" --key photo.bin --data "$a" > "$work/blob-cli.json" 2>/dev/null
+v blob-reference.schema.json "$work/blob-put.json"
+v blob-reference.schema.json "$work/blob-cli.json"
+python3 - "$work/blob-put.json" "$work/blob.bin" <<'PY'
+import hashlib, json, sys
+ref = json.load(open(sys.argv[1]))
+want = "sha256://" + hashlib.sha256(open(sys.argv[2], "rb").read()).hexdigest()
+if ref["hash"] != want:
+    sys.exit("the stored blob's name is not the SHA-256 of its bytes: %s vs %s" % (ref["hash"], want))
+PY
+
 # A third site C becomes a clone by ticket: the invitation, the claim and grant, the outcome.
 c="$work/c"
 "$bin" init --url "http://127.0.0.1:9" --data "$c" >/dev/null 2>&1
