@@ -49,7 +49,12 @@ struct AdminRoutes: Sendable {
                 throw ServerError(.contentTooLarge, "the body is over the limit of \(site.limits.maxBodyBytes) bytes")
             }
             let changes = try ChangeBatch.parse(Data(buffer.readableBytesView), limits: site.limits)
-            let entries = try site.append(nickname: nick, changes)
+            // The same Idempotency-Key again (within 24 h) answers the first batch's entries.
+            let entries = if let key = InboundCheck.header(request, "idempotency-key") {
+                try site.append(nickname: nick, changes, idempotencyKey: key)
+            } else {
+                try site.append(nickname: nick, changes)
+            }
             wake.signal()  // the worker delivers them now, not at the next poll
             logger.info("local changes appended", metadata: ["channel": "\(nick)", "count": "\(entries.count)"])
             return try FederationRoutes.json(AppendAnswer(entries: entries, digest: try site.syncStatus(nickname: nick).digest))
@@ -103,6 +108,7 @@ struct AdminRoutes: Sendable {
             return try FederationRoutes.json(outcome)
         }
         registerClones(on: api)
+        registerFeed(on: api)
         // The body is the blob's bytes, streamed to disk and hashed as they come.
         api.put("/channels/:nick/blobs") { request, context -> Response in
             try authorise(request, context)

@@ -255,6 +255,19 @@ enum Schema {
                 );
                 """)
         }
+        migrator.registerMigration("v13-idempotency") { db in
+            // Batches the paired server posted with an Idempotency-Key: the entries they made,
+            // so the same key answers the same entries instead of appending again.
+            try db.execute(sql: """
+                CREATE TABLE idempotency_key (
+                    channel INTEGER NOT NULL REFERENCES channel(id) ON DELETE CASCADE,
+                    key TEXT NOT NULL,
+                    entry_ids TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    PRIMARY KEY (channel, key)
+                );
+                """)
+        }
         return migrator
     }
 }

@@ -132,8 +132,8 @@ final class NodeProcess: @unchecked Sendable {
 
 /// Plain HTTP from the tests (FoundationNetworking).
 enum HTTP {
-    static func get(_ url: String, headers: [String: String] = [:]) async throws -> (Int, Data) {
-        var request = URLRequest(url: URL(string: url)!, timeoutInterval: 5)
+    static func get(_ url: String, headers: [String: String] = [:], timeout: TimeInterval = 5) async throws -> (Int, Data) {
+        var request = URLRequest(url: URL(string: url)!, timeoutInterval: timeout)
         for (k, v) in headers { request.setValue(v, forHTTPHeaderField: k) }
         let (data, response) = try await URLSession.shared.data(for: request)
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)

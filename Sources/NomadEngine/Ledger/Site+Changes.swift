@@ -10,6 +10,11 @@ extension Site {
     /// Appends local changes in one transaction; all are validated before any is written.
     @discardableResult
     public func append(nickname: String, _ changes: [Change]) throws -> [ChangeEntry] {
+        try append(nickname: nickname, changes, also: nil)
+    }
+
+    /// `append`, running `also` with the new entries inside the same transaction.
+    func append(nickname: String, _ changes: [Change], also: ((([ChangeEntry], StoreTransaction) throws -> Void))?) throws -> [ChangeEntry] {
         if let index = changes.firstIndex(where: { Self.serviceEntities.contains($0.entity) }) {
             throw EngineError.invalidChange(index: index, reason: "entity '\(changes[index].entity)' is written by nomadsync itself, never by hand or by the paired server (use the channel commands)")
         }
@@ -28,6 +33,7 @@ extension Site {
             let entries = try ChangeLog(limits: limits).append(changes, to: channel, in: tx, now: clock.nowMilliseconds())
             try queueForPeers(entries, channel: channel, siteID: me.siteID, in: tx)
             for (id, url) in unfriended { try queueUnfriend(id, url: url, channel: channel, in: tx) }
+            try also?(entries, tx)
             return entries
         }
     }

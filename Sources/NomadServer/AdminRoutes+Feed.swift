@@ -1,0 +1,64 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NomadEngine
+import NomadModel
+
+/// The changes feed a paired server follows (docs/PROTOCOL.md §13):
+/// - `GET /api/v1/channels/{nick}/changes?after=CURSOR&limit=N&wait=S&local=true&snapshot=true`
+/// - `GET /api/v1/changes?after=…` — every channel, in one order
+/// - `GET /api/v1/channels/{nick}/inbound?after=POSITION&limit=N` — activities kept for it
+extension AdminRoutes {
+    /// Long-polls stop after at most this many seconds.
+    static let maxWaitSeconds = 60
+
+    func registerFeed(on api: RouterGroup<NodeContext>) {
+        api.get("/channels/:nick/changes") { request, context -> Response in
+            try authorise(request, context)
+            let nick = context.parameters.get("nick") ?? ""
+            let query = request.uri.queryParameters
+            if query["snapshot"].map({ $0 == "true" || $0 == "1" }) ?? false {
+                return try FederationRoutes.json(try site.feedSnapshot(nickname: nick))
+            }
+            return try FederationRoutes.json(try await page(nickname: nick, request: request))
+        }
+        api.get("/changes") { request, context -> Response in
+            try authorise(request, context)
+            return try FederationRoutes.json(try await page(nickname: nil, request: request))
+        }
+        api.get("/channels/:nick/inbound") { request, context -> Response in
+            try authorise(request, context)
+            let query = request.uri.queryParameters
+            guard let after = Int64(query["after"].map(String.init) ?? "0"), after >= 0 else {
+                throw ServerError(.badRequest, "after must be a position from an earlier answer (an integer ≥ 0)")
+            }
+            let limit = try Self.limit(query["limit"].map(String.init))
+            return try FederationRoutes.json(try site.inbound(nickname: context.parameters.get("nick") ?? "", after: after, limit: limit))
+        }
+    }
+
+    /// A page of the feed; with `wait`, held open (checking every 100 ms) until a change comes
+    /// or the time is up.
+    func page(nickname: String?, request: Request) async throws -> FeedPage {
+        let query = request.uri.queryParameters
+        let after = query["after"].map(String.init)
+        let limit = try Self.limit(query["limit"].map(String.init))
+        let local = query["local"].map { $0 == "true" || $0 == "1" } ?? false
+        guard let wait = Int(query["wait"].map(String.init) ?? "0"), (0...Self.maxWaitSeconds).contains(wait) else {
+            throw ServerError(.badRequest, "wait must be 0 to \(Self.maxWaitSeconds) seconds")
+        }
+        let deadline = ContinuousClock.now + .seconds(wait)
+        while true {
+            let page = try site.changes(nickname: nickname, after: after, limit: limit, includeLocal: local)
+            if !page.changes.isEmpty || ContinuousClock.now >= deadline || Task.isCancelled { return page }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    static func limit(_ text: String?) throws -> Int {
+        guard let limit = Int(text ?? "500"), (1...1000).contains(limit) else {
+            throw ServerError(.badRequest, "limit must be 1 to 1000")
+        }
+        return limit
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import NomadModel
+import Testing
+@testable import NomadEngine
+
+/// The feed a paired server follows: other clones' changes in arrival order, a cursor that
+/// survives restarts, a snapshot to start from, and batches applied once per Idempotency-Key.
+struct ChangesFeedTests {
+    let sync = PurgeTests()
+
+    @Test func theFeedShowsOtherClonesChangesInOrderAndResumesAtItsCursor() throws {
+        let (a, b) = try TestSite.clonedPair()
+        defer { a.remove(); b.remove() }
+        try sync.deliver(b, to: a)
+        let start = try b.site.changes(nickname: "alice", after: nil).cursor
+        for i in 0..<3 { _ = try a.put("alice", "k\(i)", #"{"i":\#(i)}"#) }
+        _ = try b.put("alice", "mine", "{}")
+        try sync.deliver(a, to: b)
+        let first = try b.site.changes(nickname: "alice", after: start, limit: 2)
+        #expect(first.changes.map(\.key) == ["k0", "k1"] && first.more)
+        let second = try b.site.changes(nickname: "alice", after: first.cursor, limit: 2)
+        #expect(second.changes.map(\.key) == ["k2"] && !second.more)
+        let withLocal = try b.site.changes(nickname: "alice", after: start, includeLocal: true)
+        #expect(withLocal.changes.contains { $0.key == "mine" && $0.local })
+        // The cursor is a place in the log: the same answer after the site is reopened.
+        let reopened = try TestSite(restoring: b.directory, seed: 9, clock: b.clock)
+        #expect(try reopened.site.changes(nickname: "alice", after: first.cursor).changes.map(\.key) == ["k2"])
+    }
+
+    @Test func theFeedAcrossChannelsNamesEachChange() throws {
+        let (a, b) = try TestSite.clonedPair()
+        defer { a.remove(); b.remove() }
+        try sync.deliver(b, to: a)
+        _ = try a.put("alice", "x", "{}")
+        try sync.deliver(a, to: b)
+        let page = try b.site.changes(nickname: nil, after: nil)
+        #expect(page.changes.contains { $0.channel == "alice" && $0.key == "x" })
+    }
+
+    @Test func aSnapshotGivesTheStateAndTheCursorToFollowFrom() throws {
+        let (a, b) = try TestSite.clonedPair()
+        defer { a.remove(); b.remove() }
+        try sync.deliver(b, to: a)
+        _ = try a.put("alice", "before", "{}")
+        try sync.deliver(a, to: b)
+        let snapshot = try b.site.feedSnapshot(nickname: "alice")
+        #expect(snapshot.state.contains { $0.key == "before" })
+        _ = try a.put("alice", "after", "{}")
+        try sync.deliver(a, to: b)
+        #expect(try b.site.changes(nickname: "alice", after: snapshot.cursor).changes.map(\.key) == ["after"])
+    }
+
+    @Test func theSameIdempotencyKeyAppliesABatchOnce() throws {
+        let a = try TestSite(seed: 1)
+        defer { a.remove() }
+        _ = try a.site.createChannel(nickname: "alice")
+        let batch = [Change(entity: "item", key: "once", op: .put, body: "{}")]
+        let first = try a.site.append(nickname: "alice", batch, idempotencyKey: "req-1")
+        a.clock.advance(by: 1)
+        let again = try a.site.append(nickname: "alice", batch, idempotencyKey: "req-1")
+        #expect(again == first)
+        #expect(try a.site.log(nickname: "alice").filter { $0.key == "once" }.count == 1)
+        a.clock.advance(by: Site.idempotencyMilliseconds + 1)
+        #expect(try a.site.append(nickname: "alice", batch, idempotencyKey: "req-1") != first, "a key is remembered for 24 h")
+        #expect(throws: EngineError.self) { try a.site.append(nickname: "alice", batch, idempotencyKey: "") }
+    }
+
+    @Test(arguments: ["x", "-1", "9999999999999999999999"])
+    func aCursorThatIsNotOneIsRefused(_ cursor: String) throws {
+        let a = try TestSite(seed: 1)
+        defer { a.remove() }
+        _ = try a.site.createChannel(nickname: "alice")
+        #expect(throws: EngineError.self) { try a.site.changes(nickname: "alice", after: cursor) }
+    }
+}
