@@ -67,6 +67,11 @@ curl -fs "${admin_a[@]}" -H "Authorization: Bearer $(cat "$a/admin.token")" "htt
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(cat "$a/admin.token")" "$A/api/v1/channels/alice")
 [ "$code" = 404 ] || { echo "the admin API answered on the federation listener ($code)" >&2; exit 1; }
 "$bin" status alice --json --data "$b" > "$work/status-b.json"
+admin_b=(--unix-socket "$b/admin.sock")
+for _ in $(seq 1 100); do [ -S "$b/admin.sock" ] && break; sleep 0.1; done
+curl -fs "${admin_b[@]}" -H "Authorization: Bearer $(cat "$b/admin.token")" "http://localhost/api/v1/channels/alice/changes?local=true" > "$work/feed.json"
+curl -fs "${admin_b[@]}" -H "Authorization: Bearer $(cat "$b/admin.token")" "http://localhost/api/v1/changes" > "$work/feed-all.json"
+curl -fs "${admin_b[@]}" -H "Authorization: Bearer $(cat "$b/admin.token")" "http://localhost/api/v1/channels/alice/changes?snapshot=true" > "$work/snapshot.json"
 code=$(curl -s -o "$work/error.json" -w '%{http_code}' -X POST -H 'Content-Type: text/plain' --data '{}' "$A/zot")
 [ "$code" = 415 ] || { echo "expected 415 from a wrong content type, got $code" >&2; exit 1; }
 "$bin" change put alice item k3 --body '{"content":"pushed"}' --data "$a" >/dev/null
@@ -91,6 +96,10 @@ if a["copiedTo"] != [b["id"]] or b["copiedTo"] != [a["id"]]:
 PY
 v status.schema.json "$work/status-a.json"
 v status.schema.json "$work/status-b.json"
+v changes-feed.schema.json "$work/feed.json"
+v changes-feed.schema.json "$work/feed-all.json"
+v feed-snapshot.schema.json "$work/snapshot.json"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d["changes"] else "the feed on B is empty")' "$work/feed.json"
 v error-body.schema.json "$work/error.json"
 v delivery-answer.schema.json "$work/answer.json"
 v sync-page.schema.json "$work/page.json"
