@@ -72,8 +72,9 @@ public struct ChannelMessage: Sendable, Equatable, Codable {
             guard let activity, rekey == nil else {
                 throw ModelError.invalidField("activity", reason: "an \(envelope.type.rawValue) message carries an activity and nothing else")
             }
-            guard activity.utf8.count <= limits.maxEntryBodyBytes else {
-                throw ModelError.tooLarge("the activity is over \(limits.maxEntryBodyBytes) bytes")
+            // It travels on inside an `inbound` entry, whose body adds up to 4 KiB around it.
+            guard activity.utf8.count <= limits.maxEntryBodyBytes - 4096 else {
+                throw ModelError.tooLarge("the activity is over \(limits.maxEntryBodyBytes - 4096) bytes")
             }
             try JSONText.validate(activity, what: "activity", maxDepth: limits.maxJSONDepth)
             guard activity.utf8.first(where: { ![9, 10, 13, 32].contains($0) }) == UInt8(ascii: "{") else {
@@ -86,10 +87,12 @@ public struct ChannelMessage: Sendable, Equatable, Codable {
     }
 
     /// The id an `activity` or `response` is kept under: the activity's own `id` when it is a
-    /// string of 1 to 2,048 bytes, else `sha256:` and the lowercase hex SHA-256 of its bytes.
+    /// string of 1 to 2,048 bytes without control characters (it becomes an entry key), else
+    /// `sha256:` and the lowercase hex SHA-256 of its bytes.
     public static func messageID(activity: String) -> String {
         if let object = try? JSONSerialization.jsonObject(with: Data(activity.utf8)) as? [String: Any],
-           let id = object["id"] as? String, !id.isEmpty, id.utf8.count <= 2048 {
+           let id = object["id"] as? String, !id.isEmpty, id.utf8.count <= 2048,
+           !id.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
             return id
         }
         return "sha256:" + Hex.encode(SHA256.hash(Array(activity.utf8)))

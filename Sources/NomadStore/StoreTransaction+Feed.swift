@@ -21,7 +21,14 @@ extension StoreTransaction {
             sql += " AND channel = ?"
             arguments += [channel]
         }
-        if !includeLocal { sql += " AND local = 0" }
+        // This site's own entries only on request — but an `inbound` entry is always shown: it
+        // is an activity for the paired server, whoever wrote it.
+        if !includeLocal { sql += " AND (local = 0 OR entity = 'inbound')" }
+        // An activity delivered to several clones is mirrored by each: the first one counts.
+        sql += """
+             AND NOT (entity = 'inbound' AND EXISTS (SELECT 1 FROM entry AS e WHERE e.channel = entry.channel
+                      AND e.entity = 'inbound' AND e.key = entry.key AND e.position < entry.position))
+            """
         sql += " ORDER BY position LIMIT ?"
         arguments += [limit]
         return try Row.fetchAll(try db.cachedStatement(sql: sql), arguments: arguments).map { row in

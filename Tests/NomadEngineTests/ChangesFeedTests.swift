@@ -72,4 +72,31 @@ struct ChangesFeedTests {
         _ = try a.site.createChannel(nickname: "alice")
         #expect(throws: EngineError.self) { try a.site.changes(nickname: "alice", after: cursor) }
     }
+
+    @Test func anActivityDeliveredToEveryCloneReachesEachFeedOnce() throws {
+        let (a, b) = try TestSite.clonedPair()
+        let d = try TestSite(url: "https://d.example", seed: 4)
+        defer { a.remove(); b.remove(); d.remove() }
+        try sync.deliver(b, to: a)
+        _ = try d.site.createChannel(nickname: "dave")
+        let messages = ChannelMessageTests()
+        let alice = try a.site.channel(nickname: "alice").portableID
+        let text = #"{"id":"https://d.example/note/7","type":"Create"}"#
+        let startA = try a.site.changes(nickname: "alice", after: nil, includeLocal: true).cursor
+        let startB = try b.site.changes(nickname: "alice", after: nil, includeLocal: true).cursor
+        // Zot6 delivers to every instance: d sends the same activity to a and to b.
+        for site in [a, b] {
+            let envelope = try messages.seal(try messages.activity(from: d, "dave", text: text), type: .activity, recipients: [alice],
+                                             from: d, to: site)
+            _ = try site.site.acceptMessage(try site.site.openMessage(envelope), token: UUID().uuidString)
+        }
+        try sync.deliver(a, to: b)
+        try sync.deliver(b, to: a)
+        for (site, start) in [(a, startA), (b, startB)] {
+            let inbound = try site.site.changes(nickname: "alice", after: start).changes.filter { $0.entity == "inbound" }
+            #expect(inbound.count == 1, "\(inbound.map(\.origin))")
+            #expect(inbound.first?.key == "https://d.example/note/7" && inbound.first?.body.contains("note/7") == true)
+        }
+        #expect(try a.digest("alice") == b.digest("alice"))
+    }
 }

@@ -126,9 +126,21 @@ extension Site {
             switch opened.content {
             case .activity(let text):
                 var kept = 0
-                for channel in opened.recipients where try tx.insertInbound(
-                    channel: channel.rowID, messageID: ChannelMessage.messageID(activity: text), type: opened.type.rawValue,
-                    sender: sender, siteID: opened.message.from, body: text, receivedAt: now) { kept += 1 }
+                let id = ChannelMessage.messageID(activity: text)
+                for channel in opened.recipients {
+                    guard try tx.insertInbound(channel: channel.rowID, messageID: id, type: opened.type.rawValue, sender: sender,
+                                               siteID: opened.message.from, body: text, receivedAt: now) else { continue }
+                    kept += 1
+                    // Mirrored to every clone as an `inbound` entry (unless a clone already did),
+                    // so each clone's paired server gets it once through its feed.
+                    guard let record = try tx.channel(rowID: channel.rowID),
+                          try tx.stateRow(channel: record.rowID, entity: "inbound", key: id) == nil else { continue }
+                    let body = try WireJSON.encodeCanonical(InboundBody(type: opened.type.rawValue, sender: sender.text,
+                                                                        siteID: opened.message.from.text, activity: text))
+                    // One too large to mirror once escaped stays readable here at …/inbound.
+                    guard body.utf8.count <= limits.maxEntryBodyBytes else { continue }
+                    try appendService([Change(entity: "inbound", key: id, op: .put, body: body)], to: record, site: site, in: tx)
+                }
                 return MessageReceipt(status: "\(opened.type.rawValue) kept for \(kept) channel(s), \(opened.recipients.count - kept) duplicate")
             case .refresh:
                 var remote = try tx.remoteChannel(sender)
@@ -214,5 +226,18 @@ extension Site {
     /// What this site knows of a remote channel.
     public func remoteChannel(_ id: PortableID) throws -> RemoteChannel? {
         try store.read { try $0.remoteChannel(id) }
+    }
+}
+
+/// The body of an `inbound` entry: an activity or response a clone received for the channel.
+struct InboundBody: Encodable {
+    var type: String
+    var sender: String
+    var siteID: String
+    var activity: String
+
+    enum CodingKeys: String, CodingKey {
+        case type, sender, activity
+        case siteID = "site_id"
     }
 }
