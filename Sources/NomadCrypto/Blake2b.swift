@@ -83,3 +83,25 @@ public struct SHA256Stream {
         return out
     }
 }
+
+/// HMAC-SHA-256 (libsodium's `crypto_auth_hmacsha256`), for webhook signatures a paired server
+/// checks with common tools.
+public enum HMACSHA256 {
+    public static func authenticate(_ message: some Collection<UInt8>, key: SecureBytes) -> [UInt8] {
+        Sodium.ensure()
+        let input = Array(message)
+        var out = [UInt8](repeating: 0, count: 32)
+        var state = crypto_auth_hmacsha256_state()
+        // One extra byte so the buffer is never empty (an empty key is a valid HMAC key); it is
+        // not part of the key.
+        var keyBytes = key.revealedCopy() + [0]
+        defer { for i in keyBytes.indices { keyBytes[i] = 0 } }
+        keyBytes.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            _ = crypto_auth_hmacsha256_init(&state, base, buffer.count - 1)
+        }
+        input.withUnsafeBufferPointer { _ = crypto_auth_hmacsha256_update(&state, $0.baseAddress, UInt64($0.count)) }
+        _ = crypto_auth_hmacsha256_final(&state, &out)
+        return out
+    }
+}

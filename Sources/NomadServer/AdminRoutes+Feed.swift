@@ -26,6 +26,29 @@ extension AdminRoutes {
             try authorise(request, context)
             return try FederationRoutes.json(try await page(nickname: nil, request: request))
         }
+        // Body: {"url": "…", "channel": "nick" (optional), "local": bool (optional)}.
+        api.post("/webhooks") { request, context -> Response in
+            try authorise(request, context)
+            struct AddRequest: Decodable { var url: String; var channel: String?; var local: Bool? }
+            let buffer = try await request.body.collect(upTo: 8192)
+            guard let parsed = try? JSONDecoder().decode(AddRequest.self, from: Data(buffer.readableBytesView)) else {
+                throw ServerError(.badRequest, "the body must be {\"url\": \"…\", \"channel\": \"nick\", \"local\": false}")
+            }
+            let hook = try site.addWebhook(url: parsed.url, nickname: parsed.channel, includeLocal: parsed.local ?? false)
+            wake.signal()
+            return try FederationRoutes.json(hook, status: .created)
+        }
+        api.get("/webhooks") { request, context -> Response in
+            try authorise(request, context)
+            return try FederationRoutes.json(try site.webhooks())
+        }
+        api.delete("/webhooks/:id") { request, context -> Response in
+            try authorise(request, context)
+            guard let id = Int64(context.parameters.get("id") ?? ""), try site.removeWebhook(id: id) else {
+                throw ServerError(.notFound, "no such webhook")
+            }
+            return try FederationRoutes.json(["removed": id])
+        }
         api.get("/channels/:nick/inbound") { request, context -> Response in
             try authorise(request, context)
             let query = request.uri.queryParameters

@@ -24,6 +24,7 @@ public struct DeliveryWorker: Service {
     public let wake: DeliveryWake
     let messages: MessageDelivery
     let blobs: BlobFetcher
+    let webhooks: WebhookDelivery
 
     public init(site: Site, transport: any HTTPTransport, configuration: NodeConfiguration, metrics: NodeMetrics, logger: Logger,
                 wake: DeliveryWake = DeliveryWake()) {
@@ -34,6 +35,7 @@ public struct DeliveryWorker: Service {
         self.configuration = configuration
         self.metrics = metrics
         self.logger = logger
+        webhooks = WebhookDelivery(site: site, transport: transport, backoff: configuration.deliveryPolicy.backoff, logger: logger)
         blobs = BlobFetcher(site: site, transport: transport, backoff: configuration.deliveryPolicy.backoff, logger: logger)
         messages = MessageDelivery(site: site, client: client, discovery: DiscoveryClient(transport: transport),
                                    backoff: configuration.deliveryPolicy.backoff, metrics: metrics, logger: logger)
@@ -73,6 +75,7 @@ public struct DeliveryWorker: Service {
             metrics.blobsFetched(fetched)
         }
         await messages.runOnce()
+        await webhooks.runOnce()
     }
 
     func keys(_ channel: HostedChannel) throws -> SigningKeyPair { try site.channelKeys(channel) }

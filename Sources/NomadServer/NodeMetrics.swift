@@ -52,7 +52,8 @@ public final class NodeMetrics: Sendable {
     public func entriesPulled(_ n: Int) { if n > 0 { counter("nomadsync_entries_pulled_total", []).increment(by: n) } }
 
     /// Sets the per-location gauges from the current status of every channel, then renders.
-    public func render(statuses: [SyncStatus]) -> String {
+    public func render(statuses: [SyncStatus], webhooks: [Webhook] = []) -> String {
+        for hook in webhooks { gauge("nomadsync_webhook_backlog", [("webhook", String(hook.id))]).record(hook.backlog) }
         for status in statuses {
             for loc in status.locations where !loc.isSelf {
                 let dims = [("channel", status.nickname), ("location", loc.url)]

@@ -132,7 +132,8 @@ struct OpsRoutes: Sendable {
             let statuses = (try? site.channels().compactMap { try? site.syncStatus(nickname: $0.nickname) }) ?? []
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4"
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: metrics.render(statuses: statuses))))
+            let text = metrics.render(statuses: statuses, webhooks: (try? site.webhooks()) ?? [])
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
         }
     }
 }

@@ -268,6 +268,24 @@ enum Schema {
                 );
                 """)
         }
+        migrator.registerMigration("v14-webhooks") { db in
+            // Where the feed is pushed (docs/PROTOCOL.md §13): the URL, one channel or all, the
+            // HMAC key (sealed), and the feed cursor delivered so far.
+            try db.execute(sql: """
+                CREATE TABLE webhook (
+                    id INTEGER PRIMARY KEY,
+                    url TEXT NOT NULL,
+                    channel INTEGER REFERENCES channel(id) ON DELETE CASCADE,
+                    local INTEGER NOT NULL DEFAULT 0,
+                    secret_sealed BLOB NOT NULL,
+                    cursor INTEGER NOT NULL DEFAULT 0,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_at INTEGER NOT NULL DEFAULT 0,
+                    last_error TEXT,
+                    created_at INTEGER NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 }

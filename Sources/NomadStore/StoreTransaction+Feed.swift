@@ -15,7 +15,23 @@ extension StoreTransaction {
     /// Applied entries after `position` in arrival order (every channel when `channel` is nil),
     /// the ones this site wrote only when `includeLocal`.
     public func feed(channel: Int64?, after position: Int64, limit: Int, includeLocal: Bool) throws -> [FeedRow] {
-        var sql = "SELECT position, channel, local, \(Self.entryColumns) FROM entry WHERE position > ?"
+        var (sql, arguments) = Self.feedQuery("SELECT position, channel, local, \(Self.entryColumns)", channel: channel, after: position,
+                                              includeLocal: includeLocal)
+        sql += " ORDER BY position LIMIT ?"
+        arguments += [limit]
+        return try Row.fetchAll(try db.cachedStatement(sql: sql), arguments: arguments).map { row in
+            FeedRow(position: row["position"], channel: row["channel"], entry: try entry(from: row), local: (row["local"] as Int64) == 1)
+        }
+    }
+
+    /// How many feed entries come after `position` (a webhook's backlog).
+    public func feedCount(channel: Int64?, after position: Int64, includeLocal: Bool) throws -> Int {
+        let (sql, arguments) = Self.feedQuery("SELECT COUNT(*)", channel: channel, after: position, includeLocal: includeLocal)
+        return try Int.fetchOne(try db.cachedStatement(sql: sql), arguments: arguments) ?? 0
+    }
+
+    static func feedQuery(_ select: String, channel: Int64?, after position: Int64, includeLocal: Bool) -> (String, StatementArguments) {
+        var sql = "\(select) FROM entry WHERE position > ?"
         var arguments: StatementArguments = [position]
         if let channel {
             sql += " AND channel = ?"
@@ -29,11 +45,7 @@ extension StoreTransaction {
              AND NOT (entity = 'inbound' AND EXISTS (SELECT 1 FROM entry AS e WHERE e.channel = entry.channel
                       AND e.entity = 'inbound' AND e.key = entry.key AND e.position < entry.position))
             """
-        sql += " ORDER BY position LIMIT ?"
-        arguments += [limit]
-        return try Row.fetchAll(try db.cachedStatement(sql: sql), arguments: arguments).map { row in
-            FeedRow(position: row["position"], channel: row["channel"], entry: try entry(from: row), local: (row["local"] as Int64) == 1)
-        }
+        return (sql, arguments)
     }
 
     /// The greatest log position so far (0 for an empty log).
@@ -67,4 +79,61 @@ extension StoreTransaction {
                              arguments: [channel, id]).map(entry(from:))
         }
     }
+}
+
+/// A URL the feed is pushed to (table `webhook`).
+public struct WebhookRecord: Sendable, Equatable {
+    public var id: Int64
+    public var url: String
+    /// One channel's changes, or every channel's when nil.
+    public var channel: Int64?
+    public var includeLocal: Bool
+    public var secretSealed: [UInt8]
+    /// The feed position delivered so far.
+    public var cursor: Int64
+    public var attempts: Int
+    public var nextAt: UInt64
+    public var lastError: String?
+
+    public init(id: Int64 = 0, url: String, channel: Int64?, includeLocal: Bool, secretSealed: [UInt8], cursor: Int64, attempts: Int = 0,
+                nextAt: UInt64 = 0, lastError: String? = nil) {
+        self.id = id
+        self.url = url
+        self.channel = channel
+        self.includeLocal = includeLocal
+        self.secretSealed = secretSealed
+        self.cursor = cursor
+        self.attempts = attempts
+        self.nextAt = nextAt
+        self.lastError = lastError
+    }
+}
+
+extension StoreTransaction {
+    public func insertWebhook(_ hook: WebhookRecord, now: UInt64) throws -> Int64 {
+        try db.cachedStatement(sql: """
+            INSERT INTO webhook (url, channel, local, secret_sealed, cursor, created_at) VALUES (?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [hook.url, hook.channel, hook.includeLocal ? 1 : 0, Data(hook.secretSealed), hook.cursor,
+                                     Int64(clamping: now)])
+        return db.lastInsertedRowID
+    }
+
+    public func webhooks() throws -> [WebhookRecord] {
+        try Row.fetchAll(try db.cachedStatement(sql: "SELECT * FROM webhook ORDER BY id")).map { row in
+            WebhookRecord(id: row["id"], url: row["url"], channel: row["channel"], includeLocal: (row["local"] as Int64) == 1,
+                          secretSealed: Array(row["secret_sealed"] as Data), cursor: row["cursor"], attempts: row["attempts"],
+                          nextAt: UInt64(clamping: row["next_at"] as Int64), lastError: row["last_error"])
+        }
+    }
+
+    public func updateWebhook(id: Int64, cursor: Int64, attempts: Int, nextAt: UInt64, lastError: String?) throws {
+        try db.cachedStatement(sql: "UPDATE webhook SET cursor = ?, attempts = ?, next_at = ?, last_error = ? WHERE id = ?")
+            .execute(arguments: [cursor, attempts, Int64(clamping: nextAt), lastError, id])
+    }
+
+    public func deleteWebhook(id: Int64) throws -> Bool {
+        try db.cachedStatement(sql: "DELETE FROM webhook WHERE id = ?").execute(arguments: [id])
+        return db.changesCount > 0
+    }
+
 }
