@@ -96,6 +96,10 @@ if a["copiedTo"] != [b["id"]] or b["copiedTo"] != [a["id"]]:
 PY
 v status.schema.json "$work/status-a.json"
 v status.schema.json "$work/status-b.json"
+"$bin" webhook add http://127.0.0.1:9/hook --channel alice --data "$b" > "$work/webhook-new.json" 2>/dev/null
+"$bin" webhook list --data "$b" > "$work/webhook-list.json"
+v webhook-new.schema.json "$work/webhook-new.json"
+v webhook-list.schema.json "$work/webhook-list.json"
 v changes-feed.schema.json "$work/feed.json"
 v changes-feed.schema.json "$work/feed-all.json"
 v feed-snapshot.schema.json "$work/snapshot.json"

@@ -18,6 +18,17 @@ public struct Webhook: Sendable, Equatable, Codable {
         case id, url, channel, local, backlog
         case lastError = "last_error"
     }
+
+    /// Every field always, `null` when empty (as status does).
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(url, forKey: .url)
+        try c.encode(channel, forKey: .channel)
+        try c.encode(local, forKey: .local)
+        try c.encode(backlog, forKey: .backlog)
+        try c.encode(lastError, forKey: .lastError)
+    }
 }
 
 /// A webhook just added: the only time its HMAC key is shown.
