@@ -14,7 +14,7 @@ struct BlobRoutes: Sendable {
     let check: InboundCheck
     let fileIO = FileIO()
 
-    func register(on router: Router<NodeContext>) {
+    func register(on router: some RouterMethods<NodeContext>) {
         router.get("/blob/:portable_id/:hex") { request, context in try await serve(request, context: context) }
     }
 

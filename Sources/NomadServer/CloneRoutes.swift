@@ -16,7 +16,7 @@ struct CloneRoutes: Sendable {
     let check: InboundCheck
     let logger: Logger
 
-    func register(on router: Router<NodeContext>) {
+    func register(on router: some RouterMethods<NodeContext>) {
         router.post("/clone/claim") { request, _ in try await claim(request) }
         router.get("/clone/:ticket/entries") { request, context in try await page(request, context: context) }
     }
@@ -43,7 +43,7 @@ struct CloneRoutes: Sendable {
             throw ServerError(.unauthorized, "the signer '\(signature.keyID.prefix(200))' is not the site that claimed the ticket")
         }
         let key = try Base64URL.decode(card.sitekey, what: "sitekey", length: 32)
-        try signature.verify(method: request.method.rawValue, target: request.uri.string, required: HTTPSignature.getHeaders,
+        try signature.verify(method: request.method.rawValue, target: check.signedTarget(request), required: HTTPSignature.getHeaders,
                              publicKey: key) { InboundCheck.header(request, $0) }
         let query = request.uri.queryParameters
         guard let originText = query["origin"] else { throw ServerError(.badRequest, "the origin query parameter is required") }

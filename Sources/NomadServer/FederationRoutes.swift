@@ -18,7 +18,7 @@ struct FederationRoutes: Sendable {
     /// Fetches a connection's discovery document when it sends a `refresh`.
     var discoveryClient: DiscoveryClient?
 
-    func register(on router: Router<NodeContext>) {
+    func register(on router: some RouterMethods<NodeContext>) {
         for path in ["/zot", "/nomad"] {
             router.post(RouterPath(path)) { request, _ in try await receive(request) }
         }
@@ -67,7 +67,7 @@ struct FederationRoutes: Sendable {
         if let location = opened.cloneLocation {
             try check.verify(signature, request: request, location: location, channelKey: opened.senderKey, required: HTTPSignature.postHeaders)
         } else {
-            try signature.verify(method: request.method.rawValue, target: request.uri.string, required: HTTPSignature.postHeaders,
+            try signature.verify(method: request.method.rawValue, target: check.signedTarget(request), required: HTTPSignature.postHeaders,
                                  publicKey: opened.senderKey) { InboundCheck.header(request, $0) }
             if opened.type == .refresh { document = try await fetchSender(of: opened, keyID: signature.keyID, siteID: envelope.siteID) }
         }

@@ -14,6 +14,18 @@ struct InboundCheck {
     let clock: any WallClock
     /// This site's own authority (`host[:port]` of its URL), which the signed `Host` must name.
     let authority: String
+    /// The path of this site's URL (`/nomad` for `https://hub.example/nomad`), or empty.
+    var pathPrefix = ""
+
+    /// The request target as the sender signed it: with the site URL's path, even when a
+    /// reverse proxy took it off before passing the request on.
+    func signedTarget(_ request: Request) -> String {
+        let target = request.uri.string
+        guard !pathPrefix.isEmpty, target != pathPrefix, !target.hasPrefix(pathPrefix + "/"), !target.hasPrefix(pathPrefix + "?") else {
+            return target
+        }
+        return pathPrefix + target
+    }
 
     static func header(_ request: Request, _ name: String) -> String? {
         // HTTP/1.1's Host header arrives as the :authority pseudo-header in HTTPTypes.
@@ -88,7 +100,7 @@ struct InboundCheck {
         guard signature.keyID == "\(location.idURL)#ed25519" else {
             throw ServerError(.unauthorized, "the signer '\(signature.keyID.prefix(200))' is not the envelope's sender (expected \(location.idURL)#ed25519)")
         }
-        try signature.verify(method: request.method.rawValue, target: request.uri.string, required: required,
+        try signature.verify(method: request.method.rawValue, target: signedTarget(request), required: required,
                              publicKey: channelKey) { Self.header(request, $0) }
     }
 }

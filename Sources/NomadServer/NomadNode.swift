@@ -42,12 +42,24 @@ public enum NomadNode {
     ) -> some ApplicationProtocol {
         let router = Router(context: NodeContext.self)
         router.addMiddleware { ErrorMiddleware(metrics: metrics, logger: logger) }
-        let authority = (try? site.identity()).flatMap { try? RequestSigner.split($0.url).host } ?? "\(configuration.host):\(configuration.port)"
-        let check = InboundCheck(configuration: configuration, clock: site.clock, authority: authority)
-        FederationRoutes(site: site, check: check, metrics: metrics, logger: logger,
-                         discoveryClient: DiscoveryClient(transport: transport)).register(on: router)
+        let split = (try? site.identity()).flatMap { try? RequestSigner.split($0.url) }
+        let authority = split?.host ?? "\(configuration.host):\(configuration.port)"
+        // A site URL with a path (`https://hub.example/nomad`, sharing a domain with a hub):
+        // requests arrive with it (no proxy, or one that keeps it) or without it (a proxy that
+        // strips it); the routes answer both ways, and signatures always cover the full path.
+        let prefix = split.map { $0.target == "/" ? "" : $0.target } ?? ""
+        let check = InboundCheck(configuration: configuration, clock: site.clock, authority: authority, pathPrefix: prefix)
+        let federation = FederationRoutes(site: site, check: check, metrics: metrics, logger: logger,
+                                          discoveryClient: DiscoveryClient(transport: transport))
+        federation.register(on: router)
         CloneRoutes(site: site, check: check, logger: logger).register(on: router)
         BlobRoutes(site: site, check: check).register(on: router)
+        if !prefix.isEmpty {
+            let group = router.group(RouterPath(prefix))
+            federation.register(on: group)
+            CloneRoutes(site: site, check: check, logger: logger).register(on: group)
+            BlobRoutes(site: site, check: check).register(on: group)
+        }
         OpsRoutes(site: site, metrics: metrics).registerHealth(on: router)
         let worker = DeliveryWorker(site: site, transport: transport, configuration: configuration, metrics: metrics, logger: logger,
                                     wake: wake)

@@ -56,18 +56,21 @@ final class NodeProcess: @unchecked Sendable {
     let port: Int
     /// The admin API's own loopback port (never the federation one).
     let adminPort: Int
-    var url: String { "http://127.0.0.1:\(port)" }
+    /// The path of the site URL (`/nomad`), empty for none.
+    let path: String
+    var url: String { "http://127.0.0.1:\(port)\(path)" }
     var adminURL: String { "http://127.0.0.1:\(adminPort)" }
     private var process: Process?
 
-    init(_ name: String) throws {
+    init(_ name: String, path: String = "") throws {
         self.name = name
+        self.path = path
         port = try freeLoopbackPort()
         adminPort = try freeLoopbackPort()
         var cli = CLI(data: tempPath(name))
         cli.environment["NOMADSYNC_PASSPHRASE"] = "integration passphrase"
         self.cli = cli
-        try cli.ok(["init", "--url", "http://127.0.0.1:\(port)"])
+        try cli.ok(["init", "--url", "http://127.0.0.1:\(port)\(path)"])
     }
 
     var logPath: String { cli.data + "/serve.log" }
@@ -87,7 +90,7 @@ final class NodeProcess: @unchecked Sendable {
         try process.run()
         self.process = process
         for _ in 0..<200 {
-            if (try? await HTTP.get("\(url)/health"))?.0 == 200 { return }
+            if (try? await HTTP.get("http://127.0.0.1:\(port)/health"))?.0 == 200 { return }
             guard process.isRunning else { break }
             try await Task.sleep(for: .milliseconds(50))
         }

@@ -5,8 +5,9 @@ import Testing
 @Suite(.serialized)
 struct ThreeSiteTests {
     /// alice created on A, cloned to B and C by export/import; all three serving.
-    static func cluster() async throws -> (NodeProcess, NodeProcess, NodeProcess) {
-        let a = try NodeProcess("a"), b = try NodeProcess("b"), c = try NodeProcess("c")
+    /// `path`: every site URL carries it (`http://127.0.0.1:PORT/nomad`).
+    static func cluster(path: String = "") async throws -> (NodeProcess, NodeProcess, NodeProcess) {
+        let a = try NodeProcess("a", path: path), b = try NodeProcess("b", path: path), c = try NodeProcess("c", path: path)
         try a.cli.ok(["channel", "create", "alice", "--name", "Alice"])
         let file = tempPath("alice.nomad")
         defer { try? FileManager.default.removeItem(atPath: file) }
@@ -110,5 +111,18 @@ struct ThreeSiteTests {
         try await a.start()
         try await eventually("all three equal after A returns", timeout: 60) { try Self.converged([a, b, c]) }
         try await eventually("A's outbox for C to drain after its restart", timeout: 60) { try queuedForC() == 0 }
+    }
+
+    /// Sites whose URLs carry a path, as when nomadsync shares a domain with a hub that owns the
+    /// root: discovery, sync and catch-up all work under it.
+    @Test func sitesWithAPathInTheirURLConverge() async throws {
+        let (a, b, c) = try await Self.cluster(path: "/nomad")
+        defer { [a, b, c].forEach { $0.remove() } }
+        try await eventually("all three sites to know three locations") { try Self.converged([a, b, c]) }
+        try b.cli.ok(["change", "put", "alice", "item", "under-a-path", "--body", "{}"])
+        try await eventually("equal digests") { try Self.converged([a, b, c]) }
+        #expect(try c.cli.ok(["state", "alice", "--json"]).stdout.contains("under-a-path"))
+        let (code, _) = try await HTTP.get("\(a.url)/channel/alice", headers: ["Accept": "application/x-zot+json"])
+        #expect(code == 200)
     }
 }

@@ -76,15 +76,17 @@ struct ServedPair {
     let group: ServiceGroup
     let task: Task<Void, any Error>
     let token: String
+    var pathPrefix = ""
 
     static let passphrase = SecureBytes(Array("server test".utf8))
 
-    static func start(limits: WireLimits = .standard) async throws -> ServedPair {
+    /// `pathPrefix`: B's site URL has this path (`/nomad`), as behind a reverse proxy.
+    static func start(limits: WireLimits = .standard, pathPrefix: String = "") async throws -> ServedPair {
         let clock = ManualClock(milliseconds: UInt64(Date().timeIntervalSince1970 * 1000))
         let port = try freePort()
         let adminPort = try freePort()
         let a = try LocalSite(url: "http://127.0.0.1:\(try freePort())", seed: 11, clock: clock)
-        var b = try LocalSite(url: "http://127.0.0.1:\(port)", seed: 12, clock: clock)
+        var b = try LocalSite(url: "http://127.0.0.1:\(port)\(pathPrefix)", seed: 12, clock: clock)
         b = LocalSite(copying: b, limits: limits)
         _ = try a.site.createChannel(nickname: "alice")
         _ = try a.site.createChannel(nickname: "mallory")
@@ -107,7 +109,7 @@ struct ServedPair {
         let group = ServiceGroup(configuration: .init(services: services, logger: logger))
         let task = Task { try await group.run() }
         for _ in 0..<200 where !running.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(25)) }
-        return ServedPair(a: a, b: b, port: port, adminPort: adminPort, group: group, task: task, token: token)
+        return ServedPair(a: a, b: b, port: port, adminPort: adminPort, group: group, task: task, token: token, pathPrefix: pathPrefix)
     }
 
     func stop() async {
@@ -117,7 +119,7 @@ struct ServedPair {
         b.remove()
     }
 
-    var zot: String { "http://127.0.0.1:\(port)/zot" }
+    var zot: String { "http://127.0.0.1:\(port)\(pathPrefix)/zot" }
 
     /// A's signer for alice, as A's delivery worker builds it.
     func signer(nick: String = "alice") throws -> RequestSigner {
