@@ -80,7 +80,11 @@ public struct CloneBootstrapper: Sendable {
         let channel = try site.beginBootstrap(grant, ticket: ticket)
         let needs = try site.bootstrapNeeds(channel, grant: grant)
         var state = BootstrapProgress(channel: channel.nickname, entries: 0, bytes: 0,
-                                      total: needs.reduce(0) { $0 + Int(clamping: $1.through - $1.after) }, seconds: 0)
+                                      total: needs.reduce(0) { total, need in
+                                          // Saturating: the counts come from the inviting site.
+                                          let (sum, overflow) = total.addingReportingOverflow(Int(clamping: need.through - need.after))
+                                          return overflow ? Int.max : sum
+                                      }, seconds: 0)
         progress(state)
         let clock = site.clock
         for need in needs {

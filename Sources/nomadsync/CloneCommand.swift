@@ -126,11 +126,12 @@ final class ProgressMeter: @unchecked Sendable {
             let now = Date()
             guard terminal || now.timeIntervalSince(lastLine) >= 2 || p.entries == p.total else { return }
             lastLine = now
-            let fraction = p.total > 0 ? Double(p.entries) / Double(p.total) : 1
+            // At most 1: the inviting site may hold more than it granted by the time pages come.
+            let fraction = p.total > 0 ? min(max(Double(p.entries) / Double(p.total), 0), 1) : 1
             let width = 30
             let filled = Int(fraction * Double(width))
             let eta = p.eta.map { String(format: "%.0f s", $0) } ?? "?"
-            let text = String(format: "%@ %d/%d entries, %.1f MiB, %.0f entries/s, ETA %@", p.channel, p.entries, p.total,
+            let text = String(format: "%@ %ld/%ld entries, %.1f MiB, %.0f entries/s, ETA %@", p.channel, p.entries, p.total,
                               Double(p.bytes) / 1_048_576, p.rate, eta)
             if terminal {
                 let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)

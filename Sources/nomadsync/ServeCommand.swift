@@ -95,13 +95,13 @@ struct StatusCommand: ParsableCommand {
     func run() throws {
         let status = try options.site().syncStatus(nickname: nick)
         if json { return try Output.json(status) }
-        print("\(status.nickname)  digest \(status.digest.prefix(16))…  entries \(status.entries)  held \(status.held)  outbox \(status.outbox)\(status.retired ? "  (retired here)" : "")")
+        print("\(status.nickname)  digest \(status.digest.prefix(16))…  entries \(status.entries)  held \(status.held)  outbox \(status.outbox)\(status.messages > 0 ? "  messages \(status.messages)" : "")\(status.missingBlobs > 0 ? "  missing blobs \(status.missingBlobs)" : "")\(status.retired ? "  (retired here)" : "")")
         if let why = status.diverged { print("DIVERGED: \(why)") }
         if status.purged { print("PURGED: deleted everywhere; the purge entry is still being delivered (outbox), then the channel is wiped here") }
         if let pending = status.rekeyPending { print("REKEY PENDING: the channel moved to \(pending.text); this site lacks a rekey before it and signs with its current key until the rest arrives") }
         for loc in status.locations {
             let who = loc.isSelf ? "(this site)" : ""
-            print("  \(loc.state.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)) \(loc.url) \(who) lag \(loc.lagEntries) outbox \(loc.outbox)\(loc.lastError.map { "  last error: \($0.prefix(120))" } ?? "")")
+            print("  \(loc.state.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)) \(loc.url) \(who) lag \(loc.lagEntries) outbox \(loc.outbox)\(loc.progress.map { " (\($0)% held)" } ?? "")\(loc.lastError.map { "  last error: \($0.prefix(120))" } ?? "")")
         }
     }
 }
