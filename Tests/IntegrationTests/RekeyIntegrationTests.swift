@@ -52,17 +52,29 @@ extension RealProcesses {
             }
         }
 
+        /// Three converged sites; C is killed, A rekeys with `update`, and B switches. Returns the
+        /// sites (the caller removes them) and the new portable_id.
+        func rekeyWhileCIsDown() async throws -> (NodeProcess, NodeProcess, NodeProcess, String) {
+            let (a, b, c) = try await ThreeSiteTests.cluster()
+            do {
+                try await eventually("all three sites to know three locations") { try ThreeSiteTests.converged([a, b, c]) }
+                c.kill9()
+                let outcome = try JSONSerialization.jsonObject(with: Data(try a.cli.ok(["channel", "rekey", "alice", "--update", "--json"]).stdout.utf8))
+                    as? [String: Any] ?? [:]
+                let new = outcome["new_portable_id"] as? String ?? ""
+                try await eventually("B to switch") { try b.cli.json(["channel", "show", "alice", "--json"])["portable_id"] as? String == new }
+                return (a, b, c, new)
+            } catch {
+                [a, b, c].forEach { $0.remove() }  // no node outlives a failed setup
+                throw error
+            }
+        }
+
         /// A clone that missed an `update` rekey still speaks under the old id: the others refuse it
         /// (410 `rekeyed`), and the refusal carries what it needs to switch.
         @Test func theOldIDIsRefusedAfterAnUpdateRekeyAndTheRefusalTeachesTheNewKey() async throws {
-            let (a, b, c) = try await ThreeSiteTests.cluster()
+            let (a, b, c, new) = try await rekeyWhileCIsDown()
             defer { [a, b, c].forEach { $0.remove() } }
-            try await eventually("all three sites to know three locations") { try ThreeSiteTests.converged([a, b, c]) }
-            c.kill9()
-            let outcome = try JSONSerialization.jsonObject(with: Data(try a.cli.ok(["channel", "rekey", "alice", "--update", "--json"]).stdout.utf8))
-                as? [String: Any] ?? [:]
-            let new = outcome["new_portable_id"] as? String ?? ""
-            try await eventually("B to switch") { try b.cli.json(["channel", "show", "alice", "--json"])["portable_id"] as? String == new }
             let push = try c.cli.run(["sync", "push", "alice", "--to", b.url])
             #expect(push.status != 0)
             #expect(push.stderr.contains("410") && push.stderr.contains("replaced by a rekey"), "\(push.stderr)")
@@ -72,14 +84,8 @@ extension RealProcesses {
 
         /// C is killed before the rekey reaches it; writes go on; C comes back and switches too.
         @Test func aCloneKilledBeforeTheRekeyConvergesAfterItsRestart() async throws {
-            let (a, b, c) = try await ThreeSiteTests.cluster()
+            let (a, b, c, new) = try await rekeyWhileCIsDown()
             defer { [a, b, c].forEach { $0.remove() } }
-            try await eventually("all three sites to know three locations") { try ThreeSiteTests.converged([a, b, c]) }
-            c.kill9()
-            let outcome = try JSONSerialization.jsonObject(with: Data(try a.cli.ok(["channel", "rekey", "alice", "--update", "--json"]).stdout.utf8))
-                as? [String: Any] ?? [:]
-            let new = outcome["new_portable_id"] as? String ?? ""
-            try await eventually("B to switch") { try b.cli.json(["channel", "show", "alice", "--json"])["portable_id"] as? String == new }
             try b.cli.ok(["change", "put", "alice", "item", "while-c-was-down", "--body", "{}"])
             try await eventually("A and B to converge") { try a.digest() == b.digest() }
             #expect(try c.cli.json(["channel", "show", "alice", "--json"])["portable_id"] as? String != new)
