@@ -108,6 +108,8 @@ struct AdminRoutes: Sendable {
             return try FederationRoutes.json(outcome)
         }
         registerClones(on: api)
+        registerChannelCreation(on: api)
+        registerTokens(on: api)
         registerFeed(on: api)
         // The body is the blob's bytes, streamed to disk and hashed as they come.
         api.put("/channels/:nick/blobs") { request, context -> Response in
@@ -173,15 +175,22 @@ struct AdminRoutes: Sendable {
         }
     }
 
-    /// The right bearer token only; the comparison takes the same time whatever the token.
-    /// (The admin API has its own listener, a Unix socket or loopback port by default.)
+    /// The token in `DATA/admin.token` or a live named token (`nomadsync token create`); the
+    /// comparison with the file's token takes the same time whatever the token, and named tokens
+    /// are looked up by hash. (The admin API has its own listener, a Unix socket or loopback port.)
     func authorise(_ request: Request, _ context: NodeContext) throws {
         let value = InboundCheck.header(request, "authorization") ?? ""
-        guard value.hasPrefix("Bearer ") else { throw ServerError(.unauthorized, "an Authorization: Bearer token is required (DATA/admin.token)") }
-        let given = Array(value.dropFirst(7).utf8)
+        guard value.hasPrefix("Bearer ") else {
+            throw ServerError(.unauthorized, "an Authorization: Bearer token is required (DATA/admin.token or nomadsync token create)")
+        }
+        let presented = String(value.dropFirst(7))
+        let given = Array(presented.utf8)
         let expected = Array(token.utf8)
         var diff = given.count ^ expected.count
         for i in 0..<min(given.count, expected.count) { diff |= Int(given[i] ^ expected[i]) }
-        guard diff == 0 else { throw ServerError(.unauthorized, "the bearer token is wrong") }
+        if diff == 0 { return }
+        guard try site.adminTokenName(for: presented) != nil else {
+            throw ServerError(.unauthorized, "the bearer token is wrong or revoked")
+        }
     }
 }

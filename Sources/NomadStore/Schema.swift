@@ -286,6 +286,19 @@ enum Schema {
                 );
                 """)
         }
+        migrator.registerMigration("v15-admin-tokens") { db in
+            // Named bearer tokens for the admin API (`nomadsync token create`): only a hash of
+            // each is kept; a revoked token stays listed with the time it was revoked.
+            try db.execute(sql: """
+                CREATE TABLE admin_token (
+                    name TEXT PRIMARY KEY,
+                    hash BLOB NOT NULL UNIQUE,
+                    created_at INTEGER NOT NULL,
+                    last_used_at INTEGER,
+                    revoked_at INTEGER
+                );
+                """)
+        }
         return migrator
     }
 }

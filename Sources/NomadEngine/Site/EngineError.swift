@@ -129,7 +129,8 @@ extension EngineError {
             case .used: 409
             }
             return (status, ErrorBody(message: description, code: "ticket-\(problem.rawValue)"))
-        case .invalidChange, .invalidArgument, .channelExists: return (400, ErrorBody(message: description))
+        case .channelExists: return (409, ErrorBody(message: description, code: "exists"))
+        case .invalidChange, .invalidArgument: return (400, ErrorBody(message: description))
         case .siteNotInitialised, .siteAlreadyInitialised: return (500, ErrorBody(message: description))
         }
     }
