@@ -44,6 +44,8 @@ public struct NodeConfiguration: Sendable {
     /// Retry delays: 1 s doubling up to 1 h, with jitter.
     public var backoffBaseMilliseconds: UInt64 = 1_000
     public var backoffCapMilliseconds: UInt64 = 3_600_000
+    /// How often the status page's lag chart takes a sample.
+    public var statusSampleMilliseconds: UInt64 = 10_000
 
     public init() {}
 

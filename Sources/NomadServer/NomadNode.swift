@@ -82,6 +82,10 @@ public enum NomadNode {
         AdminRoutes(site: site, token: adminToken, logger: logger, wake: wake, transport: transport).register(on: router)
         OpsRoutes(site: site, metrics: metrics).registerHealth(on: router)
         OpsRoutes(site: site, metrics: metrics).registerMetrics(on: router)
+        let history = LagHistory()
+        OpsRoutes(site: site, metrics: metrics).registerStatusPage(on: router, history: history)
+        let sampler = LagSampler(site: site, history: history, interval: .milliseconds(Int64(clamping: configuration.statusSampleMilliseconds)),
+                                 logger: logger)
         let address: BindAddress
         switch configuration.admin {
         case .tcp(let host, let port): address = .hostname(host, port: port)
@@ -93,6 +97,7 @@ public enum NomadNode {
         return Application(
             router: router,
             configuration: .init(address: address, serverName: "nomadsync-admin"),
+            services: [sampler],
             onServerRunning: { channel in
                 if let socketPath { chmod(socketPath, 0o600) }
                 await onServerRunning(channel)
@@ -100,54 +105,3 @@ public enum NomadNode {
             logger: logger)
     }
 }
-
-/// `GET /health` and `GET /metrics`.
-struct OpsRoutes: Sendable {
-    let site: Site
-    let metrics: NodeMetrics
-
-    struct Health: Encodable {
-        var status: String
-        var url: String
-        var siteID: SiteID
-        var version: String
-        var channels: Int
-        var diverged: [String]
-
-        enum CodingKeys: String, CodingKey {
-            case status, url, version, channels, diverged
-            case siteID = "site_id"
-        }
-    }
-
-    /// 200 `ok`, or 503 `degraded` naming every channel whose `diverged` alarm is raised.
-    func registerHealth(on router: Router<NodeContext>) {
-        router.get("/health") { _, _ -> Response in
-            let me: SiteIdentity
-            let channels: [HostedChannel]
-            do {
-                me = try site.identity()
-                channels = try site.channels()
-            } catch {
-                throw ServerError(.serviceUnavailable, "not healthy: \(error)")
-            }
-            let diverged = channels.filter { $0.diverged != nil }.map(\.nickname)
-            return try FederationRoutes.json(
-                Health(status: diverged.isEmpty ? "ok" : "degraded", url: me.url, siteID: me.siteID, version: Envelope.currentVersion,
-                       channels: channels.count, diverged: diverged),
-                status: diverged.isEmpty ? .ok : .serviceUnavailable)
-        }
-    }
-
-    func registerMetrics(on router: Router<NodeContext>) {
-        router.get("/metrics") { _, _ -> Response in
-            let statuses = (try? site.channels().compactMap { try? site.syncStatus(nickname: $0.nickname) }) ?? []
-            var headers = HTTPFields()
-            headers[.contentType] = "text/plain; version=0.0.4"
-            let text = metrics.render(statuses: statuses, webhooks: (try? site.webhooks()) ?? [])
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
-        }
-    }
-}
-
-/// A JSON error body for every unknown route, on both listeners.
