@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 ops/install-deps.sh
 python3 -c "import jsonschema" 2>/dev/null || python3 -m pip install -q jsonschema
 python3 -c "import pyld" 2>/dev/null || python3 -m pip install -q pyld
+python3 -c "import openapi_spec_validator, yaml" 2>/dev/null || python3 -m pip install -q openapi-spec-validator pyyaml
+command -v schemathesis >/dev/null || python3 -m pip install -q schemathesis
 start=$(date +%s)
 swift build --build-tests 2>&1 | grep -vE "^\[[0-9]+/[0-9]+\]" | tail -n 5
 echo "build: $(( $(date +%s) - start )) s"
@@ -21,5 +23,8 @@ grep -E "✘|error:|recorded an issue|Test run with" "$log" || tail -n 30 "$log"
 echo "tests: $(( $(date +%s) - start )) s"
 [ "$status" -eq 0 ] || { echo "swift test failed (full log: $log)"; exit "$status"; }
 ops/validate-schemas.sh
+# The admin API's OpenAPI document: valid, matching the routes in the code and the answers of two
+# running nodes, then schemathesis against it (NOMADSYNC_API_FUZZ_EXAMPLES per operation).
+python3 ops/check_openapi.py --fuzz "${NOMADSYNC_API_FUZZ_EXAMPLES:-50}"
 # Every outside-bytes parser under libFuzzer for a bounded time (NOMADSYNC_FUZZ_SECONDS, default 30 each).
 ops/fuzz.sh "${NOMADSYNC_FUZZ_SECONDS:-30}"
