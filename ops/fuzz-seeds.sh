@@ -20,7 +20,7 @@ echo "seed passphrase" > "$work/pass"
 "$bin" packet seal alice --to "$work/card-b.json" --data "$a" > "$work/envelope.json"
 "$bin" packet open "$work/envelope.json" --decrypt-only --data "$b" > "$work/sync.json"
 "$bin" log show alice --data "$b" > "$work/log.jsonl"
-for t in signature-header date-header envelope sealed-payload sync-data change-entry sync-page export-container admin-batch channel-message discovery-document clone-ticket clone-claim; do
+for t in signature-header date-header envelope sealed-payload sync-data change-entry sync-page export-container admin-batch channel-message discovery-document clone-ticket clone-claim config-file; do
   mkdir -p "$dir/$t"
 done
 cp "$work/envelope.json" "$dir/envelope/real-envelope"

@@ -21,6 +21,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case discoveryDocument = "discovery-document"
     case cloneTicket = "clone-ticket"
     case cloneClaim = "clone-claim"
+    case configFile = "config-file"
 
     /// A fixed site key for the targets that open sealed payloads, so a corpus that holds a
     /// payload sealed to it reaches the decrypted content.
@@ -93,6 +94,14 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             if let grant = try? WireJSON.decode(CloneGrant.self, from: data, what: "grant", maxDepth: Self.limits.maxJSONDepth) {
                 _ = try? grant.identity.open(with: Self.sealKeys, additionalData: CloneGrant.binding(ticket: "", inviter: grant.site.siteID,
                                                                                                     claimant: grant.site.siteID))
+            }
+        case .configFile:
+            guard let config = try? ConfigFile(parsing: text) else { return }
+            for key in config.values.keys {
+                _ = try? config.string(key)
+                _ = try? config.number(key)
+                _ = try? config.integer(key)
+                _ = try? config.boolean(key)
             }
         case .discoveryDocument:
             guard let document = try? WireJSON.decode(DiscoveryDocument.self, from: data, what: "discovery", maxDepth: Self.limits.maxJSONDepth),

@@ -6,17 +6,24 @@ import NomadModel
 
 /// Options every command shares: where the data directory and host key are.
 struct DataOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Data directory (default ./data, or NOMADSYNC_DATA).", valueName: "dir"))
+    @Option(name: .long, help: ArgumentHelp("Data directory (default ./data; NOMADSYNC_DATA, or data in the config file).", valueName: "dir"))
     var data: String?
 
-    @Option(name: .long, help: ArgumentHelp("Host key file (default DIR/host.key, or NOMADSYNC_HOST_KEY).", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("Host key file (default DIR/host.key; NOMADSYNC_HOST_KEY, or host_key in the config file).", valueName: "file"))
     var hostKey: String?
 
-    var directory: String { data ?? ProcessInfo.processInfo.environment["NOMADSYNC_DATA"] ?? "./data" }
-    var hostKeyPath: String? { hostKey ?? ProcessInfo.processInfo.environment["NOMADSYNC_HOST_KEY"] }
+    @Option(name: .long, help: ArgumentHelp("Config file (TOML; or NOMADSYNC_CONFIG). Flags beat NOMADSYNC_* variables, which beat the file.", valueName: "file"))
+    var config: String?
+
+    /// The settings: flags, then the environment, then the config file.
+    func settings() throws -> Settings { try Settings(configPath: config) }
+
+    var directory: String { (try? settings().string("data", flag: data)) ?? nil ?? "./data" }
+    var hostKeyPath: String? { (try? settings().string("host_key", flag: hostKey)) ?? nil }
 
     /// Opens the site in the data directory (which must exist unless `create`).
     func site(create: Bool = false) throws -> Site {
+        _ = try settings()  // a config file with a mistake stops every command, with its line
         umask(0o077)  // everything nomadsync writes in the data directory is the owner's only
         let random = SystemRandom()
         return try Site.open(directory: directory, hostKeyPath: hostKeyPath, create: create, clock: SystemClock(), random: random)

@@ -15,37 +15,69 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var options: DataOptions
 
-    @Option(help: ArgumentHelp("Address to listen on.", valueName: "host:port"))
-    var listen: String = ProcessInfo.processInfo.environment["NOMADSYNC_LISTEN"] ?? "127.0.0.1:8450"
+    @Option(help: ArgumentHelp("Address to listen on (default 127.0.0.1:8450; NOMADSYNC_LISTEN, or listen in the config file).", valueName: "host:port"))
+    var listen: String?
 
-    @Option(help: ArgumentHelp("Where the admin API and /metrics listen: unix:PATH or host:port (default unix:DIR/admin.sock, or NOMADSYNC_ADMIN_LISTEN). Never the federation listener.",
+    @Option(help: ArgumentHelp("Where the admin API, /status and /metrics listen: unix:PATH or host:port (default unix:DIR/admin.sock; NOMADSYNC_ADMIN_LISTEN, or admin_listen). Never the federation listener.",
                                valueName: "unix:path|host:port"))
     var adminListen: String?
 
-    @Option(help: ArgumentHelp("Seconds between heartbeats to each other location.", valueName: "seconds"))
-    var heartbeat: Double = 30
+    @Option(help: ArgumentHelp("Seconds between heartbeats to each other location (default 30).", valueName: "seconds"))
+    var heartbeat: Double?
 
-    @Option(help: ArgumentHelp("Milliseconds between outbox checks.", valueName: "ms"))
-    var poll: Int = 250
+    @Option(help: ArgumentHelp("Milliseconds between outbox checks (default 250).", valueName: "ms"))
+    var poll: Int?
 
-    @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error.", valueName: "level"))
-    var logLevel: String = ProcessInfo.processInfo.environment["NOMADSYNC_LOG_LEVEL"] ?? "info"
+    @Option(help: ArgumentHelp("Seconds an outbound request may take (default 15).", valueName: "seconds"))
+    var requestTimeout: Double?
 
-    func validate() throws {
-        guard heartbeat >= 0.1 && heartbeat <= 86_400 else { throw ValidationError("--heartbeat must be between 0.1 and 86400 seconds") }
-        guard poll >= 10 && poll <= 60_000 else { throw ValidationError("--poll must be between 10 and 60000 ms") }
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error") }
-        do { _ = try NodeConfiguration.parseListen(listen) } catch { throw ValidationError("\(error)") }
-        do { _ = try NodeConfiguration.AdminListen.parse(adminAddress) } catch { throw ValidationError("\(error)") }
+    @Option(help: ArgumentHelp("Entries per outbound packet and catch-up page (default 500).", valueName: "count"))
+    var packetEntries: Int?
+
+    @Option(help: ArgumentHelp("Seconds between the status page's lag samples (default 10).", valueName: "seconds"))
+    var statusSample: Double?
+
+    @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error (default info).", valueName: "level"))
+    var logLevel: String?
+
+    /// Every setting resolved (flag, environment, config file, default) and checked.
+    struct Resolved {
+        var configuration = NodeConfiguration()
+        var listen = ""
+        var admin = ""
+        var level = Logger.Level.info
     }
 
-    var adminAddress: String {
-        adminListen ?? ProcessInfo.processInfo.environment["NOMADSYNC_ADMIN_LISTEN"]
-            ?? "unix:" + (options.directory as NSString).appendingPathComponent("admin.sock")
+    func resolve() throws -> Resolved {
+        let settings = try options.settings()
+        var out = Resolved()
+        out.listen = try settings.string("listen", flag: listen) ?? "127.0.0.1:8450"
+        do { (out.configuration.host, out.configuration.port) = try NodeConfiguration.parseListen(out.listen) } catch { throw CLIError("listen: \(error)") }
+        out.admin = try settings.string("admin_listen", flag: adminListen) ?? "unix:" + (options.directory as NSString).appendingPathComponent("admin.sock")
+        do { out.configuration.admin = try NodeConfiguration.AdminListen.parse(out.admin) } catch { throw CLIError("admin listen: \(error)") }
+        let levelText = try settings.string("log_level", flag: logLevel) ?? "info"
+        guard let level = Logger.Level(rawValue: levelText) else {
+            throw CLIError("the log level must be one of trace, debug, info, notice, warning, error, not '\(levelText.prefix(20))'")
+        }
+        out.level = level
+        let heartbeat = try settings.number("delivery.heartbeat_seconds", flag: heartbeat, range: 0.1...86_400) ?? 30
+        out.configuration.heartbeatMilliseconds = UInt64(heartbeat * 1000)
+        let poll = try settings.number("delivery.poll_ms", flag: poll.map(Double.init), range: 10...60_000) ?? 250
+        out.configuration.pollMilliseconds = UInt64(poll)
+        out.configuration.requestTimeoutSeconds = try settings.number("delivery.request_timeout_seconds", flag: requestTimeout, range: 1...600) ?? 15
+        out.configuration.packetEntries = Int(try settings.number("delivery.packet_entries", flag: packetEntries.map(Double.init), range: 1...10_000) ?? 500)
+        let sample = try settings.number("status.sample_seconds", flag: statusSample, range: 0.1...3600) ?? 10
+        out.configuration.statusSampleMilliseconds = UInt64(sample * 1000)
+        return out
+    }
+
+    func validate() throws {
+        do { _ = try resolve() } catch { throw ValidationError("\(error)") }
     }
 
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
+        let resolved = try resolve()
+        let level = resolved.level
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
@@ -55,17 +87,13 @@ struct ServeCommand: AsyncParsableCommand {
         let site = try options.site()
         let lock = try DataDirectoryLock(directory: options.directory)
         let identity = try site.identity()
-        var configuration = NodeConfiguration()
-        (configuration.host, configuration.port) = try NodeConfiguration.parseListen(listen)
-        configuration.heartbeatMilliseconds = UInt64(heartbeat * 1000)
-        configuration.pollMilliseconds = UInt64(poll)
+        let configuration = resolved.configuration
         let listenHost = configuration.host
         let token = try AdminToken.loadOrCreate(directory: options.directory, random: site.random)
-        configuration.admin = try NodeConfiguration.AdminListen.parse(adminAddress)
         if case .tcp(let host, _) = configuration.admin, !(host.hasPrefix("127.") || host == "::1" || host == "localhost") {
-            logger.warning("the admin API listens on a non-loopback address; anyone who reaches it needs only the token", metadata: ["admin": "\(adminAddress)"])
+            logger.warning("the admin API listens on a non-loopback address; anyone who reaches it needs only the token", metadata: ["admin": "\(resolved.admin)"])
         }
-        let admin = adminAddress
+        let admin = resolved.admin
         let services = NomadNode.services(
             site: site, configuration: configuration, transport: URLSessionTransport(timeout: configuration.requestTimeoutSeconds),
             adminToken: token, logger: logger,
