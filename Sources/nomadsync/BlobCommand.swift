@@ -45,7 +45,8 @@ struct BlobCommand: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The blobs a channel still lacks here (being fetched from the clones).")
+        static let configuration = CommandConfiguration(abstract: "The blobs a channel still lacks here (being fetched from the clones).",
+            discussion: "Example: nomadsync blob list alice")
         @OptionGroup var options: DataOptions
         @Argument var nick: String
 

@@ -9,7 +9,8 @@ struct ChangeCommand: ParsableCommand {
         subcommands: [Put.self, Delete.self, Apply.self])
 
     struct Put: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Set a document. Prints the new entry.")
+        static let configuration = CommandConfiguration(abstract: "Set a document. Prints the new entry.",
+            discussion: "Example: nomadsync change put alice item note-1 --body '{\"content\":\"hello\"}'")
         @OptionGroup var options: DataOptions
         @Argument var nick: String
         @Argument var entity: String
@@ -24,7 +25,8 @@ struct ChangeCommand: ParsableCommand {
     }
 
     struct Delete: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete a document (a tombstone). Prints the new entry.")
+        static let configuration = CommandConfiguration(abstract: "Delete a document (a tombstone). Prints the new entry.",
+            discussion: "Example: nomadsync change delete alice item note-1")
         @OptionGroup var options: DataOptions
         @Argument var nick: String
         @Argument var entity: String
@@ -39,7 +41,8 @@ struct ChangeCommand: ParsableCommand {
 
     struct Apply: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Apply a file of changes, one {\"entity\",\"key\",\"op\",\"body\"} per line, in one transaction.")
+            abstract: "Apply a file of changes, one {\"entity\",\"key\",\"op\",\"body\"} per line, in one transaction.",
+            discussion: "Example: nomadsync change apply alice --file changes.jsonl")
         @OptionGroup var options: DataOptions
         @Argument var nick: String
         @Option(help: "The file of changes (JSON lines).") var file: String

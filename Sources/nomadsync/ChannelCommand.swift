@@ -20,6 +20,10 @@ struct ChannelCommand: AsyncParsableCommand {
                 and write them again. With --origin O --after N: drops another writer's entries after seq N from this \
                 site's log so they are fetched again from the other clones. Both clear the diverged alarm; the node \
                 may keep running.
+
+                Examples:
+                  nomadsync channel heal alice
+                  nomadsync channel heal alice --origin sCK7zpWYIyKe9ck9cxz7ow --after 120
                 """)
         @OptionGroup var options: DataOptions
         @Argument var nick: String
@@ -41,7 +45,8 @@ struct ChannelCommand: AsyncParsableCommand {
     }
 
     struct Create: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create a channel here. Prints its portable_id.")
+        static let configuration = CommandConfiguration(abstract: "Create a channel here. Prints its portable_id.",
+            discussion: "Example: nomadsync channel create alice --name Alice")
         @OptionGroup var options: DataOptions
         @Argument(help: "Nickname (a-z, 0-9, _ and .).") var nick: String
         @Option(help: "Display name (default: the nickname).") var name: String?
@@ -54,7 +59,8 @@ struct ChannelCommand: AsyncParsableCommand {
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "A channel's identity, digest, vector, counts and locations.")
+        static let configuration = CommandConfiguration(abstract: "A channel's identity, digest, vector, counts and locations.",
+            discussion: "Example: nomadsync channel show alice --json")
         @OptionGroup var options: DataOptions
         @Argument var nick: String
         @Flag(help: "Print JSON.") var json = false
@@ -77,7 +83,8 @@ struct ChannelCommand: AsyncParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The channels hosted here.")
+        static let configuration = CommandConfiguration(abstract: "The channels hosted here.",
+            discussion: "Example: nomadsync channel list --json")
         @OptionGroup var options: DataOptions
         @Flag(help: "Print JSON.") var json = false
 
@@ -99,7 +106,8 @@ struct ChannelCommand: AsyncParsableCommand {
 
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write the channel's identity (private key included) and log to a passphrase-encrypted file.")
+            abstract: "Write the channel's identity (private key included) and log to a passphrase-encrypted file.",
+            discussion: "Example: nomadsync channel export alice -o alice.nomad --passphrase-file pass.txt")
         @OptionGroup var options: DataOptions
         @OptionGroup var secret: PassphraseOptions
         @Argument var nick: String
@@ -121,7 +129,8 @@ struct ChannelCommand: AsyncParsableCommand {
 
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Restore an exported channel here, making this site a clone. Prints the portable_id.")
+            abstract: "Restore an exported channel here, making this site a clone. Prints the portable_id.",
+            discussion: "Example: NOMADSYNC_PASSPHRASE=… nomadsync channel import alice.nomad")
         @OptionGroup var options: DataOptions
         @OptionGroup var secret: PassphraseOptions
         @Argument var file: String
@@ -140,7 +149,8 @@ struct ChannelCommand: AsyncParsableCommand {
 
     struct Fallbacks: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Set the other URLs under which this site is reached for a channel; the clones try them in order after the main URL.")
+            abstract: "Set the other URLs under which this site is reached for a channel; the clones try them in order after the main URL.",
+            discussion: "Example: nomadsync channel fallbacks alice https://backup.example/nomad")
         @OptionGroup var options: DataOptions
         @Argument var nick: String
         @Argument(help: "Fallback base URLs; none clears them.") var urls: [String] = []
@@ -158,6 +168,8 @@ struct ChannelCommand: AsyncParsableCommand {
             discussion: """
                 Publishes this site's location as deleted to every other clone. A running node sends what is still \
                 queued, then no longer writes or serves the channel here (410). The primary location cannot retire.
+
+                Example: nomadsync channel retire alice
                 """)
         @OptionGroup var options: DataOptions
         @Argument var nick: String

@@ -77,6 +77,8 @@ extension CloneCommand {
             discussion: """
                 The grant's identity stays sealed to this site. The claim binds the ticket to this site, as \
                 `clone accept` would; run `clone accept` with the same ticket afterwards to make the clone.
+
+                Example: nomadsync clone claim nomadsync-ticket:…
                 """)
         @OptionGroup var options: DataOptions
         @Argument var ticket: String

@@ -5,7 +5,8 @@ import NomadModel
 struct InitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "init",
-        abstract: "Create this site: its keys, site_id and data directory. Prints the site_id.")
+        abstract: "Create this site: its keys, site_id and data directory. Prints the site_id.",
+            discussion: "Example: nomadsync init --url https://hub.example/nomad --data /var/lib/nomadsync")
 
     @OptionGroup var options: DataOptions
 
@@ -27,7 +28,8 @@ struct SiteCommand: ParsableCommand {
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print the site card (url, site_id, public keys) that other sites address packets with.")
+            abstract: "Print the site card (url, site_id, public keys) that other sites address packets with.",
+            discussion: "Example: nomadsync site show > card.json")
 
         @OptionGroup var options: DataOptions
         @Flag(help: "Print JSON (the default).") var json = false

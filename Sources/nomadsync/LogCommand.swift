@@ -7,7 +7,8 @@ struct LogCommand: ParsableCommand {
         commandName: "log", abstract: "Read and replay a channel's change log.", subcommands: [Show.self, Apply.self])
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Entries as JSON lines, exactly as on the wire.")
+        static let configuration = CommandConfiguration(abstract: "Entries as JSON lines, exactly as on the wire.",
+            discussion: "Example: nomadsync log show alice --after sCK7zpWYIyKe9ck9cxz7ow:10")
         @OptionGroup var options: DataOptions
         @Argument var nick: String
         @Option(help: ArgumentHelp("Only one origin's entries after a seq.", valueName: "origin:seq")) var after: String?
@@ -32,7 +33,7 @@ struct LogCommand: ParsableCommand {
     struct Apply: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Replay a file of entries (JSON lines, any order, duplicates allowed) through the replay engine.",
-            discussion: "A bad entry refuses the whole file, names the entry and leaves the store unchanged.")
+            discussion: "A bad entry refuses the whole file, names the entry and leaves the store unchanged.\n\nExample: nomadsync log show alice --data /backup/a > a.jsonl && nomadsync log apply alice a.jsonl")
         @OptionGroup var options: DataOptions
         @Argument var nick: String
         @Argument var file: String

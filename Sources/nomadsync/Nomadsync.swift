@@ -6,7 +6,15 @@ struct Nomadsync: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nomadsync",
         abstract: "Keeps the clones of a nomadic channel mirrored across hosts.",
-        discussion: "Every command takes --data DIR (default ./data, or NOMADSYNC_DATA). JSON goes to stdout, messages to stderr; a failure exits non-zero and changes nothing.",
+        discussion: """
+            Every command takes --data DIR (default ./data, or NOMADSYNC_DATA) and --config FILE (or NOMADSYNC_CONFIG). \
+            JSON goes to stdout, messages to stderr; a failure exits non-zero and changes nothing.
+
+            Example, a site with one channel, then serving it:
+              nomadsync init --url https://hub.example/nomad
+              nomadsync channel create alice --name "Alice"
+              nomadsync serve
+            """,
         version: "0.1.0",
         subcommands: [InitCommand.self, SiteCommand.self, ChannelCommand.self, ChangeCommand.self,
                       StateCommand.self, LogCommand.self, PacketCommand.self, ServeCommand.self, StatusCommand.self, SyncCommand.self,

@@ -10,7 +10,8 @@ struct PacketCommand: ParsableCommand {
 
     struct Seal: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print a sealed sync envelope for another site, carrying the channel's log.")
+            abstract: "Print a sealed sync envelope for another site, carrying the channel's log.",
+            discussion: "Example: nomadsync packet seal alice --to card-of-b.json > packet.json")
         @OptionGroup var options: DataOptions
         @Argument var nick: String
         @Option(help: ArgumentHelp("The recipient's site card (from `nomadsync site show`).", valueName: "file")) var to: String
@@ -25,7 +26,8 @@ struct PacketCommand: ParsableCommand {
 
     struct Open: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Open a sync envelope addressed to this site and replay it (or only print its data).")
+            abstract: "Open a sync envelope addressed to this site and replay it (or only print its data).",
+            discussion: "Example: nomadsync packet open packet.json --decrypt-only")
         @OptionGroup var options: DataOptions
         @Argument var file: String
         @Flag(help: "Print the decrypted sync data instead of applying it.") var decryptOnly = false

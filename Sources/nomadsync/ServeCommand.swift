@@ -11,7 +11,16 @@ struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
         abstract: "Run the node: /zot, discovery, WebFinger, the sync pull, the admin API, /health, /metrics, and delivery.",
-        discussion: "Stops cleanly on SIGTERM or SIGINT; the outbox is kept for the next start. The admin API's bearer token is in DIR/admin.token.")
+        discussion: """
+            Stops cleanly on SIGTERM or SIGINT; the outbox is kept for the next start. The admin API's bearer token is in \
+            DIR/admin.token (more with nomadsync token create). Settings come from flags, then NOMADSYNC_* variables, then \
+            the config file (ops/nomadsync.example.toml lists every key).
+
+            Examples:
+              nomadsync serve --data ./data --listen 127.0.0.1:8450
+              nomadsync serve --config /etc/nomadsync/nomadsync.toml
+              curl --unix-socket ./data/admin.sock http://localhost/status
+            """)
 
     @OptionGroup var options: DataOptions
 
@@ -114,7 +123,8 @@ struct ServeCommand: AsyncParsableCommand {
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show how each clone of a channel is doing: state, lag, outbox, digest and vector (as GET /api/v1/channels/NICK).")
+        abstract: "Show how each clone of a channel is doing: state, lag, outbox, digest and vector (as GET /api/v1/channels/NICK).",
+        discussion: "Example: nomadsync status alice --json")
 
     @OptionGroup var options: DataOptions
     @Argument var nick: String

@@ -11,6 +11,8 @@ struct SimulateCommand: ParsableCommand {
             reordered delivery, catch-up pulls, partitions, crashes, backups and restores of older backups, skewed \
             clocks, writes with equal HLCs, location changes, a clone joining — then a healing phase. It fails unless every site ends with the same digest and state, nothing \
             held or diverged, and every surviving write present. A failure prints the command that reproduces it.
+
+            Example: nomadsync simulate --seed 1 --scenarios 200
             """)
 
     @Option(help: "The first seed.") var seed: UInt64 = 1

@@ -4,7 +4,8 @@ import NomadModel
 
 struct StateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "state", abstract: "A channel's live documents (the winning entry of each).")
+        commandName: "state", abstract: "A channel's live documents (the winning entry of each).",
+            discussion: "Example: nomadsync state alice --entity item --json")
 
     @OptionGroup var options: DataOptions
     @Argument var nick: String

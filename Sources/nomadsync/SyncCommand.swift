@@ -29,7 +29,8 @@ struct SyncCommand: AsyncParsableCommand {
 
     struct Push: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Send the next outbox packet (a heartbeat when the outbox is empty) to a location and print its answer.")
+            abstract: "Send the next outbox packet (a heartbeat when the outbox is empty) to a location and print its answer.",
+            discussion: "Example: nomadsync sync push alice --to https://b.example")
         @OptionGroup var options: DataOptions
         @Argument var nick: String
         @Option(help: "The location's base URL.") var to: String
@@ -55,7 +56,8 @@ struct SyncCommand: AsyncParsableCommand {
 
     struct Pull: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Fetch one page of an origin's entries from a location and apply it (or print it with --raw).")
+            abstract: "Fetch one page of an origin's entries from a location and apply it (or print it with --raw).",
+            discussion: "Example: nomadsync sync pull alice --from https://b.example --origin sCK7zpWYIyKe9ck9cxz7ow --after 0")
         @OptionGroup var options: DataOptions
         @Argument var nick: String
         @Option(help: "The location's base URL.") var from: String

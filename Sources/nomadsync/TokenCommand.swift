@@ -30,7 +30,8 @@ struct TokenCommand: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The named tokens: when made, last used and revoked (never the tokens).")
+        static let configuration = CommandConfiguration(abstract: "The named tokens: when made, last used and revoked (never the tokens).",
+            discussion: "Example: nomadsync token list")
         @OptionGroup var options: DataOptions
 
         func run() throws { try Output.json(try options.site().adminTokens()) }

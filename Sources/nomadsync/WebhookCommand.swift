@@ -31,14 +31,16 @@ struct WebhookCommand: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The webhooks, with the changes each still has to deliver.")
+        static let configuration = CommandConfiguration(abstract: "The webhooks, with the changes each still has to deliver.",
+            discussion: "Example: nomadsync webhook list")
         @OptionGroup var options: DataOptions
 
         func run() throws { try Output.json(try options.site().webhooks()) }
     }
 
     struct Remove: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove a webhook.")
+        static let configuration = CommandConfiguration(abstract: "Remove a webhook.",
+            discussion: "Example: nomadsync webhook remove 1")
         @OptionGroup var options: DataOptions
         @Argument var id: Int64
 
