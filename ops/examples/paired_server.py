@@ -16,7 +16,7 @@ standard library only.
         --channel alice --entity item --key note-1 --body '{"content":"hi"}'
 
 Each mirror file is {"cursor", "documents": {"entity/key": document}, "inbound": {id: activity},
-"applied", "duplicates"}: a change whose id the mirror has applied already is counted as a
+"applied", "duplicates", "received": {"entity/key": changes applied}, "ids"}: a change whose id the mirror has applied already is counted as a
 duplicate and ignored, so a page seen twice (after a crash between the answer and nomadsync's
 cursor update) changes nothing. The cursor is saved with the mirror, in one atomic file write, so
 `follow` resumes where it stopped after a restart or kill -9.
@@ -94,7 +94,7 @@ class Mirror:
             with open(self.path(channel)) as f:
                 return json.load(f)
         except FileNotFoundError:
-            return {"cursor": "", "documents": {}, "inbound": {}, "applied": 0, "duplicates": 0, "ids": []}
+            return {"cursor": "", "documents": {}, "inbound": {}, "applied": 0, "duplicates": 0, "ids": [], "received": {}}
 
     def save(self, channel, mirror):
         temporary = self.path(channel) + ".tmp"
@@ -122,6 +122,8 @@ class Mirror:
                     seen.add(change["id"])
                     mirror["ids"].append(change["id"])
                     mirror["applied"] += 1
+                    path = change["entity"] + "/" + change["key"]
+                    mirror["received"][path] = mirror["received"].get(path, 0) + 1
                     applied += 1
                     if change["entity"] == "inbound":
                         mirror["inbound"][change["key"]] = json.loads(change["body"])
