@@ -55,7 +55,7 @@ enum StatusPage {
             html += "<tr><td>\(name)<br><small>\(escape(location.url))</small></td>"
             html += "<td><span class=\"state \(location.state.rawValue)\">\(escape(state))</span></td>"
             html += "<td>\(location.isSelf ? "—" : String(location.lagEntries))</td><td>\(location.isSelf ? "—" : String(location.outbox))</td>"
-            html += "<td>\(escape(location.lastHeard ?? "never"))</td><td class=\"err\">\(escape(location.lastError ?? ""))</td></tr>\n"
+            html += "<td>\(location.isSelf ? "—" : escape(location.lastHeard ?? "never"))</td><td class=\"err\">\(escape(location.lastError ?? ""))</td></tr>\n"
         }
         html += "</table>\n" + chart(samples, locations: status.locations.filter { !$0.isSelf }.map(\.url))
         return html
