@@ -26,6 +26,8 @@ ops/validate-schemas.sh
 # The admin API's OpenAPI document: valid, matching the routes in the code and the answers of two
 # running nodes, then schemathesis against it (NOMADSYNC_API_FUZZ_EXAMPLES per operation).
 python3 ops/check_openapi.py --fuzz "${NOMADSYNC_API_FUZZ_EXAMPLES:-50}"
+# Three sites behind a real nginx, under paths of a domain whose root belongs to a hub.
+ops/check-proxy.sh
 # Opt-in (installs Chromium): the status page of a live three-site cluster, rendered and checked.
 if [ "${NOMADSYNC_SCREENSHOT:-0}" = 1 ]; then ops/screenshot-status.sh "${TMPDIR:-/tmp}/nomadsync-status-page.png"; fi
 # Every outside-bytes parser under libFuzzer for a bounded time (NOMADSYNC_FUZZ_SECONDS, default 30 each).

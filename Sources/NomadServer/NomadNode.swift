@@ -59,6 +59,7 @@ public enum NomadNode {
             federation.register(on: group)
             CloneRoutes(site: site, check: check, logger: logger).register(on: group)
             BlobRoutes(site: site, check: check).register(on: group)
+            OpsRoutes(site: site, metrics: metrics).registerHealth(on: group)
         }
         OpsRoutes(site: site, metrics: metrics).registerHealth(on: router)
         let worker = DeliveryWorker(site: site, transport: transport, configuration: configuration, metrics: metrics, logger: logger,

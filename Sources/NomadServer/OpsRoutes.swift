@@ -24,7 +24,7 @@ struct OpsRoutes: Sendable {
     }
 
     /// 200 `ok`, or 503 `degraded` naming every channel whose `diverged` alarm is raised.
-    func registerHealth(on router: Router<NodeContext>) {
+    func registerHealth(on router: some RouterMethods<NodeContext>) {
         router.get("/health") { _, _ -> Response in
             let me: SiteIdentity
             let channels: [HostedChannel]

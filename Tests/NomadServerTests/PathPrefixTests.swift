@@ -30,6 +30,14 @@ struct PathPrefixTests {
         await pair.stop()
     }
 
+    @Test func healthAnswersWithAndWithoutThePrefix() async throws {
+        let pair = try await ServedPair.start(pathPrefix: "/nomad")
+        for path in ["/nomad/health", "/health"] {
+            #expect(try await pair.send(OutboundRequest(method: "GET", url: "http://127.0.0.1:\(pair.port)\(path)")).0 == 200, "\(path)")
+        }
+        await pair.stop()
+    }
+
     @Test func aSignatureOverAnotherPathStillFails() async throws {
         let pair = try await ServedPair.start(pathPrefix: "/nomad")
         // Signed for /zot (not the site's path): the prefix is added back, and it no longer matches.
