@@ -2,8 +2,9 @@
 // nomadsync — keeps the clones of a nomadic channel mirrored across hosts.
 // Imports flow one way: CSodium → NomadCrypto → NomadModel → NomadStore → NomadEngine
 //   → NomadTransport → NomadServer → nomadsync. Only NomadEngine imports NomadStore: above it,
-//   a channel is an engine `HostedChannel`. NomadFuzzing (fuzz targets) and NomadSimulator
-//   (seeded multi-site runs) sit beside NomadServer.
+//   a channel is an engine `HostedChannel`. NomadFuzzing (fuzz targets), NomadSimulator
+//   (seeded multi-site runs) and NomadBench (nomadsync bench; it also reaches the store and
+//   SQLite's C API, for the raw reference) sit beside NomadServer.
 import PackageDescription
 
 let package = Package(
@@ -43,6 +44,14 @@ let package = Package(
         .target(name: "NomadFuzzing", dependencies: ["NomadTransport", "NomadModel", "NomadCrypto"]),
         // Seeded multi-site runs of the engine on a virtual clock and network (nomadsync simulate).
         .target(name: "NomadSimulator", dependencies: ["NomadEngine", "NomadModel", "NomadCrypto"]),
+        // nomadsync bench: the hot paths beside raw references (SQLite's C API, libsodium).
+        .target(
+            name: "NomadBench",
+            dependencies: [
+                "NomadEngine", "NomadStore", "NomadTransport", "NomadModel", "NomadCrypto", "CSodium",
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ]
+        ),
         .target(
             name: "NomadServer",
             dependencies: [
@@ -57,7 +66,7 @@ let package = Package(
         .executableTarget(
             name: "nomadsync",
             dependencies: [
-                "NomadServer", "NomadTransport", "NomadSimulator",
+                "NomadServer", "NomadTransport", "NomadSimulator", "NomadBench",
                 "NomadEngine", "NomadModel", "NomadCrypto",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),

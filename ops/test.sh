@@ -23,6 +23,8 @@ grep -E "✘|error:|recorded an issue|Test run with" "$log" || tail -n 30 "$log"
 echo "tests: $(( $(date +%s) - start )) s"
 [ "$status" -eq 0 ] || { echo "swift test failed (full log: $log)"; exit "$status"; }
 ops/validate-schemas.sh
+# The benchmark, short: it must run to the end (times are not judged here; docs/PERFORMANCE.md).
+.build/debug/nomadsync bench --quick
 # The admin API's OpenAPI document: valid, matching the routes in the code and the answers of two
 # running nodes, then schemathesis against it (NOMADSYNC_API_FUZZ_EXAMPLES per operation).
 python3 ops/check_openapi.py --fuzz "${NOMADSYNC_API_FUZZ_EXAMPLES:-50}"

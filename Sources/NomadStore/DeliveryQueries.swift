@@ -46,10 +46,7 @@ extension StoreTransaction {
 
     /// Queues the applied entry `entryID` for `siteID`.
     public func enqueue(channel: Int64, entryID: String, for siteID: SiteID) throws {
-        try db.cachedStatement(sql: """
-            INSERT OR IGNORE INTO outbox (channel, site_id, position)
-            SELECT channel, ?, position FROM entry WHERE channel = ? AND id = ?
-            """).execute(arguments: [siteID.text, channel, entryID])
+        try db.cachedStatement(sql: LedgerSQL.enqueue).execute(arguments: [siteID.text, channel, entryID])
     }
 
     /// The oldest queued entries for `siteID`, at most `limit`.

@@ -93,7 +93,7 @@ public struct StoreTransaction {
     }
 
     public func setDigest(channel: Int64, _ digest: [UInt8]) throws {
-        try db.cachedStatement(sql: "UPDATE channel SET digest = ? WHERE id = ?").execute(arguments: [Data(digest), channel])
+        try db.cachedStatement(sql: LedgerSQL.setDigest).execute(arguments: [Data(digest), channel])
     }
 
     public func setDiverged(channel: Int64, reason: String?) throws {
@@ -119,7 +119,7 @@ public struct StoreTransaction {
     /// Appends an applied entry to the local copy of the log.
     /// Adds an entry to the log; `local` when this site wrote it (not received it).
     public func insertEntry(channel: Int64, _ entry: ChangeEntry, local: Bool = false) throws {
-        try db.cachedStatement(sql: "INSERT INTO entry (channel, \(Self.entryColumns), local) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").execute(
+        try db.cachedStatement(sql: LedgerSQL.insertEntry).execute(
                        arguments: try arguments(channel: channel, entry) + [local ? 1 : 0])
     }
 
@@ -206,10 +206,7 @@ public struct StoreTransaction {
     }
 
     public func setVector(channel: Int64, origin: OriginID, seq: UInt64) throws {
-        try db.cachedStatement(sql: """
-            INSERT INTO vector (channel, origin, seq) VALUES (?, ?, ?)
-            ON CONFLICT (channel, origin) DO UPDATE SET seq = excluded.seq
-            """).execute(arguments: [channel, origin.text, Self.sqlSeq(seq)])
+        try db.cachedStatement(sql: LedgerSQL.setVector).execute(arguments: [channel, origin.text, Self.sqlSeq(seq)])
     }
 
     // MARK: State
@@ -222,7 +219,7 @@ public struct StoreTransaction {
     }
 
     public func stateRow(channel: Int64, entity: String, key: String) throws -> StateRow? {
-        try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM state WHERE channel = ? AND entity = ? AND key = ?"),
+        try Row.fetchOne(try db.cachedStatement(sql: LedgerSQL.selectState),
                          arguments: [channel, entity, key]).map(stateRow(from:))
     }
 
@@ -237,12 +234,7 @@ public struct StoreTransaction {
     }
 
     public func putState(channel: Int64, from entry: ChangeEntry) throws {
-        try db.cachedStatement(sql: """
-            INSERT INTO state (channel, entity, key, entry_id, origin, hlc, op, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (channel, entity, key) DO UPDATE SET
-                entry_id = excluded.entry_id, origin = excluded.origin, hlc = excluded.hlc,
-                op = excluded.op, body = excluded.body
-            """).execute(arguments: [channel, entry.entity, entry.key, entry.id, entry.origin.text,
+        try db.cachedStatement(sql: LedgerSQL.putState).execute(arguments: [channel, entry.entity, entry.key, entry.id, entry.origin.text,
                              Int64(bitPattern: entry.hlc.rawValue), entry.op.rawValue, entry.body])
     }
 }

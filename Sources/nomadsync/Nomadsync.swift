@@ -18,6 +18,6 @@ struct Nomadsync: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [InitCommand.self, SiteCommand.self, ChannelCommand.self, ChangeCommand.self,
                       StateCommand.self, LogCommand.self, PacketCommand.self, ServeCommand.self, StatusCommand.self, SyncCommand.self,
-                      SimulateCommand.self, CloneCommand.self, BlobCommand.self, WebhookCommand.self, TokenCommand.self]
+                      SimulateCommand.self, CloneCommand.self, BlobCommand.self, WebhookCommand.self, TokenCommand.self, BenchCommand.self]
     )
 }

@@ -1,0 +1,51 @@
+import Foundation
+
+/// `nomadsync bench`: nomadsync's hot paths beside raw references measured in the same run, as
+/// ratios (docs/PERFORMANCE.md). It measures; it never fails on a time.
+///
+/// ```swift
+/// let report = try Bench(quick: true).run()
+/// print(report.table)
+/// ```
+public struct Bench: Sendable {
+    /// Entries appended and replayed.
+    public var entries: Int
+    /// Packets sealed and opened.
+    public var packets: Int
+    /// Where the temporary sites live (removed afterwards).
+    public var folder: String
+
+    public init(quick: Bool, entries: Int? = nil, folder: String = NSTemporaryDirectory()) {
+        self.entries = entries ?? (quick ? 2_000 : 50_000)
+        packets = quick ? 20 : 200
+        self.folder = folder
+    }
+
+    public func run(progress: (String) -> Void = { _ in }) throws -> BenchReport {
+        let work = (folder as NSString).appendingPathComponent("nomadsync-bench-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        var rows: [BenchRow] = []
+        progress("append and replay of \(entries) entries…")
+        rows += try LedgerBench(entries: entries, folder: work).run()
+        progress("sealing and opening \(packets) packets of 500 entries…")
+        rows += try PacketBench(entries: 500, rounds: packets).run()
+        return BenchReport(date: Date().formatted(.iso8601), machine: Self.machine(), build: Self.build, rows: rows)
+    }
+
+    #if DEBUG
+    static let build = "debug"
+    #else
+    static let build = "release"
+    #endif
+
+    /// CPU model and core count, from /proc/cpuinfo where there is one.
+    static func machine() -> String {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let memory = ProcessInfo.processInfo.physicalMemory / (1 << 30)
+        let model = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+            .split(separator: "\n").first { $0.hasPrefix("model name") }?
+            .split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
+        return "\(model), \(cores) cores, \(memory) GiB"
+    }
+}

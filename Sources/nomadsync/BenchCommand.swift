@@ -1,0 +1,33 @@
+import ArgumentParser
+import Foundation
+import NomadBench
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure the hot paths beside raw references run in the same process, as ratios.",
+        discussion: """
+            Three sites in a temporary folder (real SQLite files) clone one channel: A appends N changes, B replays \\
+            them from wire JSON; the raw reference runs the same SQL for the same rows through SQLite's C API. Packets \\
+            of 500 entries are sealed, signed, verified and opened; the raw reference runs the same libsodium \\
+            primitives on the same byte counts. Build with -c release for figures worth comparing \\
+            (docs/PERFORMANCE.md). It fails only if something breaks, never on a time.
+
+            Examples:
+              nomadsync bench --quick
+              .build/release/nomadsync bench --json > bench.json
+            """)
+
+    @Flag(help: "A short run (2,000 entries, 20 packets), as CI does.") var quick = false
+    @Flag(help: "Print the report as JSON instead of a table.") var json = false
+    @Option(help: "Entries to append and replay (default 50,000; 2,000 with --quick).") var entries: Int?
+
+    func validate() throws {
+        if let entries, !(100...2_000_000).contains(entries) { throw ValidationError("--entries must be between 100 and 2000000") }
+    }
+
+    func run() throws {
+        let report = try Bench(quick: quick, entries: entries).run { Output.message($0) }
+        if json { try Output.json(report, pretty: true) } else { print(report.table) }
+    }
+}
