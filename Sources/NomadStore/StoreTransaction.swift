@@ -270,6 +270,11 @@ extension StoreTransaction {
 
     // MARK: Healing a reused writer
 
+    /// Whether any entry of the channel was ever voided (most never have one).
+    public func hasVoided(channel: Int64) throws -> Bool {
+        try Bool.fetchOne(try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM voided WHERE channel = ?)"), arguments: [channel]) ?? false
+    }
+
     /// Whether `entryID` was voided by a healed site.
     public func isVoided(channel: Int64, entryID: String) throws -> Bool {
         try Bool.fetchOne(try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM voided WHERE channel = ? AND id = ?)"), arguments: [channel, entryID]) ?? false

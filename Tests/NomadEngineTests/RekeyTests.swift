@@ -119,7 +119,7 @@ struct RekeyTests {
                                          entity: "key", key: data.newPortableID.text, op: .put, body: try WireJSON.encodeCanonical(body))
         let digest = try b.digest("alice")
         do {
-            try b.site.replay(nickname: "alice", [entry])
+            _ = try b.site.replay(nickname: "alice", [entry])
             Issue.record("a key entry with \(forgery) was applied")
         } catch let error as EngineError {
             let why = error.description

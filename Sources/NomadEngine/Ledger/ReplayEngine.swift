@@ -64,15 +64,24 @@ public struct ReplayEngine: Sendable {
         var heldNow = Set<String>()
         var seen = Set<String>()
         var clock = HybridClock(last: try tx.clock())
+        let anyVoided = try tx.hasVoided(channel: channel.rowID)
         let ordered = entries.sorted { ($0.origin, $0.seq) < ($1.origin, $1.seq) }
         for entry in ordered {
-            guard seen.insert(entry.id).inserted, !(try tx.holds(channel: channel.rowID, entryID: entry.id)),
-                  !(try tx.isVoided(channel: channel.rowID, entryID: entry.id)) else {
+            // The log holds exactly seqs 1…vector of each origin (entries apply in order, and
+            // repairs cut a writer's tail and its vector together), and an entry's id fixes its
+            // origin and seq. So an entry past the vector, of an origin with nothing held, can be
+            // neither in the log nor held: the store is asked only when it could be.
+            let inLog = entry.seq <= ledger.vector[entry.origin]
+            let anyHeld = heldByOrigin[entry.origin, default: 0] > 0
+            let duplicate = try !seen.insert(entry.id).inserted
+                || ((inLog || anyHeld) && tx.holds(channel: channel.rowID, entryID: entry.id))
+                || (anyVoided && tx.isVoided(channel: channel.rowID, entryID: entry.id))
+            guard !duplicate else {
                 report.duplicate += 1
                 continue
             }
-            if let held = try tx.entryID(channel: channel.rowID, origin: entry.origin, seq: entry.seq)
-                ?? tx.pendingID(channel: channel.rowID, origin: entry.origin, seq: entry.seq) {
+            if let held = try (inLog ? tx.entryID(channel: channel.rowID, origin: entry.origin, seq: entry.seq) : nil)
+                ?? (anyHeld ? tx.pendingID(channel: channel.rowID, origin: entry.origin, seq: entry.seq) : nil) {
                 throw EngineError.fork(origin: entry.origin.text, seq: entry.seq, held: held, offered: entry.id)
             }
             clock.observe(entry.hlc)
@@ -100,9 +109,12 @@ public struct ReplayEngine: Sendable {
             try ledger.apply(entry)
             report.appliedEntries.append(entry)
             // Release whatever was waiting behind this entry.
-            while let waiting = try tx.takePending(channel: channel.rowID, origin: entry.origin, seq: ledger.vector[entry.origin] + 1) {
+            while heldByOrigin[entry.origin, default: 0] > 0,
+                  let waiting = try tx.takePending(channel: channel.rowID, origin: entry.origin, seq: ledger.vector[entry.origin] + 1) {
                 try ledger.apply(waiting)
                 heldNow.remove(waiting.id)
+                heldByOrigin[entry.origin, default: 1] -= 1
+                heldTotal -= 1
                 report.appliedEntries.append(waiting)
             }
         }
