@@ -90,6 +90,7 @@ let package = Package(
         ),
         .testTarget(name: "NomadFuzzingTests", dependencies: ["NomadFuzzing"]),
         .testTarget(name: "NomadSimulatorTests", dependencies: ["NomadSimulator"]),
+        .testTarget(name: "NomadBenchTests", dependencies: ["NomadBench"]),
         // Real processes throughout; the engine and transport only to play a remote channel that
         // sends an activity (no nomadsync command sends one).
         .testTarget(name: "IntegrationTests", dependencies: ["NomadEngine", "NomadModel", "NomadCrypto", "NomadTransport"]),

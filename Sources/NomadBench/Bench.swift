@@ -14,10 +14,18 @@ public struct Bench: Sendable {
     public var packets: Int
     /// Where the temporary sites live (removed afterwards).
     public var folder: String
+    /// The nomadsync executable whose `serve` the idle measurement runs; nil skips it.
+    public var executable: String?
+    /// Channel counts of the idle measurement, and seconds measured for each.
+    public var idleChannels: [Int]
+    public var idleSeconds: Double
 
-    public init(quick: Bool, entries: Int? = nil, folder: String = NSTemporaryDirectory()) {
+    public init(quick: Bool, entries: Int? = nil, executable: String? = nil, folder: String = NSTemporaryDirectory()) {
         self.entries = entries ?? (quick ? 2_000 : 50_000)
         packets = quick ? 20 : 200
+        self.executable = executable
+        idleChannels = quick ? [1, 20] : [1, 200]
+        idleSeconds = quick ? 2 : 10
         self.folder = folder
     }
 
@@ -30,6 +38,12 @@ public struct Bench: Sendable {
         rows += try LedgerBench(entries: entries, folder: work).run()
         progress("sealing and opening \(packets) packets of 500 entries…")
         rows += try PacketBench(entries: 500, rounds: packets).run()
+        if let executable {
+            for count in idleChannels {
+                progress("an idle node with \(count) channel(s), \(Int(idleSeconds)) s…")
+                rows += try IdleBench(executable: executable, channels: count, seconds: idleSeconds, folder: work).run()
+            }
+        }
         return BenchReport(date: Date().formatted(.iso8601), machine: Self.machine(), build: Self.build, rows: rows)
     }
 

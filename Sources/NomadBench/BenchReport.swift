@@ -56,7 +56,7 @@ public struct BenchReport: Sendable, Codable, Equatable {
     /// The table `nomadsync bench` prints.
     public var table: String {
         var lines = ["\(machine), \(build) build, \(date)", ""]
-        let header = ["measurement", "count", "nomadsync /s", "raw /s", "ratio", "raw reference"]
+        let header = ["measurement", "count", "nomadsync", "raw", "ratio", "raw reference"]
         var cells = [header]
         for row in rows {
             cells.append([row.name, String(row.count), Self.rate(row.ours, row.unit), row.raw.map { Self.rate($0, row.unit) } ?? "—",
@@ -75,7 +75,7 @@ public struct BenchReport: Sendable, Codable, Equatable {
     }
 
     static func rate(_ value: Double, _ unit: String) -> String {
-        value >= 100 ? "\(Int(value.rounded())) \(unit)" : String(format: "%.1f %@", value, unit)
+        value >= 100 ? "\(Int(value.rounded())) \(unit)" : String(format: "%.1f ", value) + unit
     }
 }
 

@@ -101,9 +101,9 @@ struct LedgerBench {
 
         let n = Double(entries)
         return [
-            BenchRow(name: "local append (batches of \(appendBatch), 2 other locations)", unit: "entries", count: entries,
+            BenchRow(name: "local append (batches of \(appendBatch), 2 other locations)", unit: "entries/s", count: entries,
                      ours: n / oursAppend, raw: n / rawAppend, reference: "same SQL via sqlite3 C API"),
-            BenchRow(name: "replay (decode + verify + apply, pages of \(replayPage) shuffled)", unit: "entries", count: entries,
+            BenchRow(name: "replay (decode + verify + apply, pages of \(replayPage) shuffled)", unit: "entries/s", count: entries,
                      ours: n / oursReplay, raw: n / rawReplay, reference: "same SQL via sqlite3 C API"),
         ]
     }

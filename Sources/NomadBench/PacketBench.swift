@@ -80,9 +80,9 @@ struct PacketBench {
         }
         let n = Double(rounds)
         return [
-            BenchRow(name: "seal + sign a packet of \(entries) entries", unit: "packets", count: rounds, ours: n / oursSeal, raw: n / rawSeal,
+            BenchRow(name: "seal + sign a packet of \(entries) entries", unit: "packets/s", count: rounds, ours: n / oursSeal, raw: n / rawSeal,
                      reference: "libsodium on the same byte counts"),
-            BenchRow(name: "open + verify a packet of \(entries) entries", unit: "packets", count: rounds, ours: n / oursOpen, raw: n / rawOpen,
+            BenchRow(name: "open + verify a packet of \(entries) entries", unit: "packets/s", count: rounds, ours: n / oursOpen, raw: n / rawOpen,
                      reference: "libsodium on the same byte counts"),
         ]
     }

@@ -10,7 +10,8 @@ struct BenchCommand: ParsableCommand {
             Three sites in a temporary folder (real SQLite files) clone one channel: A appends N changes, B replays \\
             them from wire JSON; the raw reference runs the same SQL for the same rows through SQLite's C API. Packets \\
             of 500 entries are sealed, signed, verified and opened; the raw reference runs the same libsodium \\
-            primitives on the same byte counts. Build with -c release for figures worth comparing \\
+            primitives on the same byte counts. An idle node (this executable's serve) with 1 and 200 channels is \
+            measured for CPU and memory. Build with -c release for figures worth comparing \\
             (docs/PERFORMANCE.md). It fails only if something breaks, never on a time.
 
             Examples:
@@ -18,7 +19,7 @@ struct BenchCommand: ParsableCommand {
               .build/release/nomadsync bench --json > bench.json
             """)
 
-    @Flag(help: "A short run (2,000 entries, 20 packets), as CI does.") var quick = false
+    @Flag(help: "A short run (2,000 entries, 20 packets, idle nodes of 1 and 20 channels for 2 s), as CI does.") var quick = false
     @Flag(help: "Print the report as JSON instead of a table.") var json = false
     @Option(help: "Entries to append and replay (default 50,000; 2,000 with --quick).") var entries: Int?
 
@@ -27,7 +28,10 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let report = try Bench(quick: quick, entries: entries).run { Output.message($0) }
+        // The idle measurement serves with this very executable.
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
+        let path = FileManager.default.isExecutableFile(atPath: executable) ? executable : Bundle.main.executablePath
+        let report = try Bench(quick: quick, entries: entries, executable: path).run { Output.message($0) }
         if json { try Output.json(report, pretty: true) } else { print(report.table) }
     }
 }

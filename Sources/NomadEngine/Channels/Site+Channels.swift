@@ -1,3 +1,4 @@
+import Foundation
 import NomadCrypto
 import NomadModel
 import NomadStore
@@ -140,7 +141,30 @@ extension Site {
     static func locations(channel: ChannelRecord, in tx: StoreTransaction) throws -> [Location] {
         try tx.stateRows(channel: channel.rowID, entity: "location").compactMap { row in
             guard row.op == .put else { return nil }
-            return try? WireJSON.decode(Location.self, from: row.body, what: "location")
+            return DecodedLocations.shared.location(entryID: row.entryID) {
+                try? WireJSON.decode(Location.self, from: row.body, what: "location")
+            }
         }
+    }
+}
+
+/// Location bodies already decoded, by entry id. An entry id is the hash of the entry's
+/// content, so one id always stands for one body: the cache can never be stale. The delivery
+/// worker reads every channel's locations several times a pass; decoding them again each time
+/// was most of an idle node's work. Bounded: emptied when it reaches `capacity`.
+final class DecodedLocations: @unchecked Sendable {
+    static let shared = DecodedLocations()
+    let capacity = 20_000
+    private let lock = NSLock()
+    private var byEntryID: [String: Location] = [:]
+
+    func location(entryID: String, decode: () -> Location?) -> Location? {
+        if let known = lock.withLock({ byEntryID[entryID] }) { return known }
+        guard let decoded = decode() else { return nil }
+        lock.withLock {
+            if byEntryID.count >= capacity { byEntryID.removeAll(keepingCapacity: true) }
+            byEntryID[entryID] = decoded
+        }
+        return decoded
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import NomadCrypto
 import NomadModel
 import NomadStore
@@ -21,6 +22,9 @@ public struct Site: Sendable {
     public let clock: any WallClock
     public let random: any RandomSource
     public var limits: WireLimits
+    /// The site's identity once opened: it never changes after `initialise`, and opening it
+    /// (two sealed seeds) was the largest part of an idle node's work.
+    private let identityCache = IdentityCache()
 
     package init(store: Store, clock: any WallClock, random: any RandomSource, limits: WireLimits = .standard) {
         self.store = store
@@ -57,12 +61,26 @@ public struct Site: Sendable {
 
     /// Opens the site's keys from inside a transaction.
     func identity(in tx: StoreTransaction) throws -> SiteIdentity {
+        if let cached = identityCache.value { return cached }
         guard let record = try tx.site() else { throw EngineError.siteNotInitialised }
         let signing = try SigningKeyPair(seed: try store.openSecret(record.signSeedSealed, what: "site signing key"))
         let seal = try SealKeyPair(seed: try store.openSecret(record.sealSeedSealed, what: "site seal key"))
         guard signing.publicKey == record.signPublic, seal.publicKey == record.sealPublic else {
             throw StoreError.secretUnreadable("site keys (they do not match the public keys)")
         }
-        return SiteIdentity(url: record.url, siteID: record.siteID, signing: signing, seal: seal)
+        let identity = SiteIdentity(url: record.url, siteID: record.siteID, signing: signing, seal: seal)
+        identityCache.value = identity
+        return identity
+    }
+}
+
+/// Holds a site's opened identity for every copy of the `Site` value.
+final class IdentityCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: SiteIdentity?
+
+    var value: SiteIdentity? {
+        get { lock.withLock { stored } }
+        set { lock.withLock { stored = newValue } }
     }
 }

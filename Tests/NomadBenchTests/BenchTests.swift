@@ -1,0 +1,25 @@
+import Foundation
+import Testing
+@testable import NomadBench
+
+/// The bench's own checks, not its times: the raw reference must do the same work.
+struct BenchTests {
+    @Test func theRawReferenceLeavesTheSameRowsAndEveryRowHasARatio() throws {
+        var bench = Bench(quick: true, entries: 300)
+        bench.packets = 2
+        let report = try bench.run()
+        #expect(report.rows.count == 4)
+        for row in report.rows {
+            #expect(row.ours > 0 && (row.raw ?? 0) > 0, "\(row.name)")
+        }
+        #expect(report.table.contains("replay"))
+    }
+
+    @Test func aReportRoundTripsThroughJSON() throws {
+        let row = BenchRow(name: "x", unit: "entries/s", count: 1, ours: 2, raw: 4, reference: "r")
+        let report = BenchReport(date: "d", machine: "m", build: "debug", rows: [row])
+        let data = try JSONEncoder().encode(report)
+        #expect(try JSONDecoder().decode(BenchReport.self, from: data) == report)
+        #expect(String(decoding: data, as: UTF8.self).contains(#""ratio":0.5"#))
+    }
+}
