@@ -7,9 +7,20 @@ public final class DeliveryWake: Sendable {
     public init() {}
 
     private let state = Mutex<(pending: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
+    /// Set by `signal()` (not by a wait that timed out) until `takeRequest()` reads it.
+    private let requested = Mutex(false)
 
-    /// Something was written: the worker's next (or current) wait ends now.
+    /// Something was written: the worker's next (or current) wait ends now, and its next pass
+    /// runs whatever else it would skip.
     public func signal() {
+        requested.withLock { $0 = true }
+        end()
+    }
+
+    /// Whether `signal()` was called since the last time this was asked.
+    public func takeRequest() -> Bool { requested.withLock { r in defer { r = false }; return r } }
+
+    private func end() {
         let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
             guard let waiter = s.waiter else {
                 s.pending = true
@@ -26,7 +37,7 @@ public final class DeliveryWake: Sendable {
     public func wait(milliseconds: UInt64) async {
         let timer = Task { [weak self] in
             try? await Task.sleep(for: .milliseconds(Int64(clamping: milliseconds)))
-            if !Task.isCancelled { self?.signal() }
+            if !Task.isCancelled { self?.end() }
         }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let now = state.withLock { s -> Bool in

@@ -43,10 +43,27 @@ public struct DeliveryWorker: Service {
 
     /// Runs passes until the node stops. A graceful shutdown cancels the pass in hand, and with
     /// it any request a hanging peer holds open; the outbox keeps what was not acknowledged.
+    ///
+    /// An idle node does not plan every channel at every poll: a pass runs when something
+    /// committed to the store since the last one (any process: `Site.changeMarker`), when this
+    /// process asked for one (`DeliveryWake`), when the planner's earliest due time (a heartbeat,
+    /// a retry) has come, and at least every `idleRecheckMilliseconds` for the retries of
+    /// messages, webhooks and blob fetches, whose times the planner does not see.
     public func run() async throws {
         try? await cancelWhenGracefulShutdown {
+            var marker: Int64?
+            var nextDue: UInt64 = 0
+            var lastPass: UInt64 = 0
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                await runOnce()
+                let now = site.clock.nowMilliseconds()
+                let current = try? site.changeMarker()
+                let asked = wake.takeRequest()
+                if current == nil || current != marker || asked || now >= nextDue
+                    || now >= lastPass.addingSaturating(configuration.idleRecheckMilliseconds) {
+                    marker = current  // read before the pass: what commits during it runs the next one
+                    lastPass = now
+                    nextDue = await runOnce() ?? now.addingSaturating(configuration.heartbeatMilliseconds)
+                }
                 await wake.wait(milliseconds: configuration.pollMilliseconds)
             }
         }
@@ -55,18 +72,25 @@ public struct DeliveryWorker: Service {
     /// One pass over every channel: the packets that are due (in parallel, one chain per
     /// location), then the pulls. A diverged channel keeps delivering what it can: the alarm is
     /// in status, health and metrics.
-    public func runOnce() async {
+    /// Returns the earliest time a planned send falls due if nothing changes (nil: none planned).
+    @discardableResult
+    public func runOnce() async -> UInt64? {
         let channels: [HostedChannel]
         do { channels = try site.channels() } catch {
             logger.error("cannot read channels", metadata: ["error": "\(error)"])
-            return
+            return nil
         }
+        var nextDue: UInt64?
         for channel in channels {
             let plan: DeliveryPlan
             do { plan = try planner.plan(channel: channel) } catch {
                 logger.error("cannot plan delivery", metadata: ["channel": "\(channel.nickname)", "error": "\(error)"])
+                nextDue = 0  // try again at the next poll
                 continue
             }
+            if let due = plan.wakeAt { nextDue = min(nextDue ?? due, due) }
+            // Work done now may be followed at once by more (another page, a pull): poll again soon.
+            if !plan.sends.isEmpty || !plan.pulls.isEmpty { nextDue = 0 }
             await withTaskGroup(of: Void.self) { group in
                 for send in plan.sends { group.addTask { await deliver(send) } }
             }
@@ -76,6 +100,7 @@ public struct DeliveryWorker: Service {
         }
         await messages.runOnce()
         await webhooks.runOnce()
+        return nextDue
     }
 
     func keys(_ channel: HostedChannel) throws -> SigningKeyPair { try site.channelKeys(channel) }

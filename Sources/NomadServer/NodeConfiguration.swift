@@ -44,6 +44,9 @@ public struct NodeConfiguration: Sendable {
     /// Retry delays: 1 s doubling up to 1 h, with jitter.
     public var backoffBaseMilliseconds: UInt64 = 1_000
     public var backoffCapMilliseconds: UInt64 = 3_600_000
+    /// The longest an idle delivery worker goes without a full pass (for retries of messages,
+    /// webhooks and blob fetches, whose due times the planner does not see).
+    public var idleRecheckMilliseconds: UInt64 = 5_000
     /// How often the status page's lag chart takes a sample.
     public var statusSampleMilliseconds: UInt64 = 10_000
 

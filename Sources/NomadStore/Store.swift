@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import NomadCrypto
 import NomadModel
 
@@ -21,10 +22,30 @@ public final class Store: Sendable {
     /// The key that seals private keys at rest (secretbox).
     let hostKey: SecureBytes
 
+    /// A connection of its own that only asks `PRAGMA data_version` (see `changeMarker`).
+    private let watcher = Mutex<DatabaseQueue?>(nil)
+
     init(directory: String, database: any DatabaseWriter, hostKey: SecureBytes) {
         self.directory = directory
         self.database = database
         self.hostKey = hostKey
+    }
+
+    /// A number that changes whenever anything commits to the database — this process, the
+    /// CLI, any connection — read on a connection that never writes (SQLite's `data_version`).
+    /// The delivery worker skips a pass when it has not moved and nothing is due. Nil for a
+    /// store in memory, which has no other connection to watch it with.
+    public func changeMarker() throws -> Int64? {
+        guard directory != ":memory:" else { return nil }
+        return try watcher.withLock { queue -> Int64? in
+            if queue == nil {
+                var config = Configuration()
+                config.label = "nomadsync-watcher"
+                config.busyMode = .timeout(5)
+                queue = try DatabaseQueue(path: (directory as NSString).appendingPathComponent(Self.databaseName), configuration: config)
+            }
+            return try queue?.read { db in try Int64.fetchOne(db, sql: "PRAGMA data_version") }
+        }
     }
 
     /// A store in memory with the same schema (one migrator) and a random host key: for tests

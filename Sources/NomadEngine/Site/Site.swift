@@ -59,6 +59,10 @@ public struct Site: Sendable {
         try store.read { try identity(in: $0) }
     }
 
+    /// Moves whenever anything commits to this site's database (nil in memory): the delivery
+    /// worker's cue that a pass may have something to do.
+    public func changeMarker() throws -> Int64? { try store.changeMarker() }
+
     /// Opens the site's keys from inside a transaction.
     func identity(in tx: StoreTransaction) throws -> SiteIdentity {
         if let cached = identityCache.value { return cached }
