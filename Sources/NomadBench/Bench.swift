@@ -4,7 +4,7 @@ import Foundation
 /// ratios (docs/PERFORMANCE.md). It measures; it never fails on a time.
 ///
 /// ```swift
-/// let report = try Bench(quick: true).run()
+/// let report = try await Bench(quick: true).run()
 /// print(report.table)
 /// ```
 public struct Bench: Sendable {
@@ -19,6 +19,8 @@ public struct Bench: Sendable {
     /// Channel counts of the idle measurement, and seconds measured for each.
     public var idleChannels: [Int]
     public var idleSeconds: Double
+    /// Changes timed from A to B and C.
+    public var propagationChanges: Int
 
     public init(quick: Bool, entries: Int? = nil, executable: String? = nil, folder: String = NSTemporaryDirectory()) {
         self.entries = entries ?? (quick ? 2_000 : 50_000)
@@ -26,10 +28,11 @@ public struct Bench: Sendable {
         self.executable = executable
         idleChannels = quick ? [1, 20] : [1, 200]
         idleSeconds = quick ? 2 : 10
+        propagationChanges = quick ? 20 : 200
         self.folder = folder
     }
 
-    public func run(progress: (String) -> Void = { _ in }) throws -> BenchReport {
+    public func run(progress: (String) -> Void = { _ in }) async throws -> BenchReport {
         let work = (folder as NSString).appendingPathComponent("nomadsync-bench-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: work) }
@@ -39,6 +42,8 @@ public struct Bench: Sendable {
         progress("sealing and opening \(packets) packets of 500 entries…")
         rows += try PacketBench(entries: 500, rounds: packets).run()
         if let executable {
+            progress("three sites on loopback, \(propagationChanges) changes…")
+            rows += try await PropagationBench(executable: executable, changes: propagationChanges, folder: work).run()
             for count in idleChannels {
                 progress("an idle node with \(count) channel(s), \(Int(idleSeconds)) s…")
                 rows += try IdleBench(executable: executable, channels: count, seconds: idleSeconds, folder: work).run()

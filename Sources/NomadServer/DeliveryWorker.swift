@@ -50,7 +50,7 @@ public struct DeliveryWorker: Service {
     /// a retry) has come, and at least every `idleRecheckMilliseconds` for the retries of
     /// messages, webhooks and blob fetches, whose times the planner does not see.
     public func run() async throws {
-        try? await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             var marker: Int64?
             var nextDue: UInt64 = 0
             var lastPass: UInt64 = 0

@@ -69,7 +69,8 @@ enum StatusPage {
         }
         let peak = max(1, samples.flatMap { $0.lag.values }.max() ?? 1)
         let span = Double(last - first)
-        func x(_ t: UInt64) -> Double { left + (width - left - 8) * Double(t - first) / span }
+        // A wall clock can step back between samples: place such a point at the edge, never trap.
+        func x(_ t: UInt64) -> Double { left + (width - left - 8) * min(1, max(0, (Double(t) - Double(first)) / span)) }
         func y(_ lag: UInt64) -> Double { top + (height - top - bottom) * (1 - Double(lag) / Double(peak)) }
         var svg = "<svg role=\"img\" aria-label=\"lag in entries over time\" width=\"\(Int(width))\" height=\"\(Int(height + 18 * Double(locations.count)))\" xmlns=\"http://www.w3.org/2000/svg\">\n"
         svg += "<text x=\"4\" y=\"\(top + 10)\" font-size=\"11\">\(peak)</text><text x=\"4\" y=\"\(height - bottom)\" font-size=\"11\">0</text>\n"

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import NomadBench
 
-struct BenchCommand: ParsableCommand {
+struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure the hot paths beside raw references run in the same process, as ratios.",
@@ -10,8 +10,9 @@ struct BenchCommand: ParsableCommand {
             Three sites in a temporary folder (real SQLite files) clone one channel: A appends N changes, B replays \\
             them from wire JSON; the raw reference runs the same SQL for the same rows through SQLite's C API. Packets \\
             of 500 entries are sealed, signed, verified and opened; the raw reference runs the same libsodium \\
-            primitives on the same byte counts. An idle node (this executable's serve) with 1 and 200 channels is \
-            measured for CPU and memory. Build with -c release for figures worth comparing \\
+            primitives on the same byte counts. Three real nodes (this executable's serve) time a change \
+            posted on A until B and C committed it, beside a bare HTTP round trip; an idle node with 1 and 200 \
+            channels is measured for CPU and memory. Build with -c release for figures worth comparing \\
             (docs/PERFORMANCE.md). It fails only if something breaks, never on a time.
 
             Examples:
@@ -27,11 +28,11 @@ struct BenchCommand: ParsableCommand {
         if let entries, !(100...2_000_000).contains(entries) { throw ValidationError("--entries must be between 100 and 2000000") }
     }
 
-    func run() throws {
+    func run() async throws {
         // The idle measurement serves with this very executable.
         let executable = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
         let path = FileManager.default.isExecutableFile(atPath: executable) ? executable : Bundle.main.executablePath
-        let report = try Bench(quick: quick, entries: entries, executable: path).run { Output.message($0) }
+        let report = try await Bench(quick: quick, entries: entries, executable: path).run { Output.message($0) }
         if json { try Output.json(report, pretty: true) } else { print(report.table) }
     }
 }

@@ -4,10 +4,10 @@ import Testing
 
 /// The bench's own checks, not its times: the raw reference must do the same work.
 struct BenchTests {
-    @Test func theRawReferenceLeavesTheSameRowsAndEveryRowHasARatio() throws {
+    @Test func theRawReferenceLeavesTheSameRowsAndEveryRowHasARatio() async throws {
         var bench = Bench(quick: true, entries: 300)
         bench.packets = 2
-        let report = try bench.run()
+        let report = try await bench.run()
         #expect(report.rows.count == 4)
         for row in report.rows {
             #expect(row.ours > 0 && (row.raw ?? 0) > 0, "\(row.name)")

@@ -44,6 +44,15 @@ struct StatusPageTests {
         await pair.stop()
     }
 
+    @Test func aClockThatSteppedBackDrawsWithoutTrapping() async throws {
+        let pair = try await ServedPair.start()
+        let status = try pair.b.site.syncStatus(nickname: "alice")
+        let history = LagHistory()
+        for time in [5_000, 9_000, 2_000, 10_000] as [UInt64] { history.record(status, at: time) }
+        #expect(StatusPage.render(site: "http://b.example", statuses: [status], history: history, single: true).contains("<polyline"))
+        await pair.stop()
+    }
+
     @Test func textFromTheWireIsEscaped() {
         #expect(StatusPage.escape(#"<img src=x onerror="a">&'"#) == "&lt;img src=x onerror=&quot;a&quot;&gt;&amp;&#39;")
     }
