@@ -69,7 +69,8 @@ public struct DeliveryWorker: Service {
         }
     }
 
-    /// One pass over every channel: the packets that are due (in parallel, one chain per
+    /// One pass: the site heartbeats that are due (one request per other site, docs/PROTOCOL.md
+    /// §7.7), then over every channel: the packets that are due (in parallel, one chain per
     /// location), then the pulls. A diverged channel keeps delivering what it can: the alarm is
     /// in status, health and metrics.
     /// Returns the earliest time a planned send falls due if nothing changes (nil: none planned).
@@ -80,6 +81,7 @@ public struct DeliveryWorker: Service {
             logger.error("cannot read channels", metadata: ["error": "\(error)"])
             return nil
         }
+        await sendSiteHeartbeats()
         var nextDue: UInt64?
         for channel in channels {
             let plan: DeliveryPlan

@@ -22,6 +22,7 @@ struct FederationRoutes: Sendable {
         for path in ["/zot", "/nomad"] {
             router.post(RouterPath(path)) { request, _ in try await receive(request) }
         }
+        router.post("/heartbeat") { request, _ in try await receiveHeartbeat(request) }
         router.get("/sync/:portable_id/entries") { request, context in try await servePage(request, context: context) }
         router.get("/channel/:nick") { request, context in try discovery(request, context: context) }
         router.get("/.well-known/webfinger") { request, _ in try webfinger(request) }
@@ -81,6 +82,34 @@ struct FederationRoutes: Sendable {
                            recipient: opened.recipients.first?.portableID.text ?? "", name: "", messageID: Self.messageID(body),
                            status: receipt.status, date: site.clock.nowText()),
         ]))
+    }
+
+    // MARK: POST /heartbeat
+
+    /// A site heartbeat (docs/PROTOCOL.md §7.7): HTTP checks → engine open (this site, sealed
+    /// payload, reports, the sender's site key from a channel it is a location of) → verify the
+    /// signature with the site key → engine accept (token and every report: one transaction).
+    func receiveHeartbeat(_ request: Request) async throws -> Response {
+        try check.contentType(request)
+        let body = try await check.body(request)
+        let heartbeat = try WireJSON.decode(SiteHeartbeat.self, from: Data(body), what: "site heartbeat", maxDepth: site.limits.maxJSONDepth)
+        let signature = try check.signature(request, body: body)
+        let opened = try site.openSiteHeartbeat(heartbeat)
+        guard signature.keyID == opened.keyID else {
+            throw ServerError(.unauthorized, "the signer '\(signature.keyID.prefix(200))' is not the sending site (expected \(opened.keyID))")
+        }
+        try signature.verify(method: request.method.rawValue, target: check.signedTarget(request), required: HTTPSignature.postHeaders,
+                             publicKey: opened.siteKey) { InboundCheck.header(request, $0) }
+        let accepted = try site.acceptSiteHeartbeat(opened, token: InboundCheck.header(request, "x-zot-token") ?? "",
+                                                    tokenWindow: check.configuration.tokenWindowMilliseconds)
+        for nickname in accepted.diverged {
+            logger.error("channel diverged: a clone holds the same entries by vector but another state digest; see docs/OPERATIONS.md (nomadsync channel heal)",
+                         metadata: ["channel": "\(nickname)", "location": "\(opened.sender.url)"])
+        }
+        for (nickname, report) in accepted.healed {
+            NodeEvents.log(report, channel: nickname, because: "a clone reports more of this site's writer than it holds", logger: logger)
+        }
+        return try Self.json(SiteHeartbeatAnswer(channels: accepted.statuses))
     }
 
     /// A connection's `refresh`: its discovery document, fetched at the URL its key id names

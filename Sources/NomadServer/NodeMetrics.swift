@@ -6,6 +6,7 @@ import Synchronization
 /// The node's metrics, kept in its own Prometheus registry (no process-global state), and
 /// written as Prometheus text at `GET /metrics`:
 /// - `nomadsync_packets_in_total{status}` and `nomadsync_packets_out_total{status}`
+/// - `nomadsync_site_heartbeats_in_total{status}` and `nomadsync_site_heartbeats_out_total{status}`
 /// - `nomadsync_entries_applied_total`
 /// - `nomadsync_outbox_depth{channel,location}` and `nomadsync_location_lag_entries{channel,location}`,
 ///   set from the store on every scrape;
@@ -43,6 +44,10 @@ public final class NodeMetrics: Sendable {
 
     public func packetIn(status: Int) { counter("nomadsync_packets_in_total", [("status", String(status))]).increment() }
     public func packetOut(status: String) { counter("nomadsync_packets_out_total", [("status", status)]).increment() }
+    /// Site heartbeats received, by the status answered.
+    public func siteHeartbeatIn(status: Int) { counter("nomadsync_site_heartbeats_in_total", [("status", String(status))]).increment() }
+    /// Site heartbeats sent, by outcome: `answered`, `refused`, `unreachable`.
+    public func siteHeartbeatOut(status: String) { counter("nomadsync_site_heartbeats_out_total", [("status", status)]).increment() }
     public func entriesApplied(_ n: Int) { if n > 0 { counter("nomadsync_entries_applied_total", []).increment(by: n) } }
     public func messageIn(type: String) { counter("nomadsync_messages_in_total", [("type", type)]).increment() }
     public func messageOut(type: String, status: String) {

@@ -2,20 +2,24 @@ import Foundation
 import NomadCrypto
 
 /// Builds the signed requests of DESIGN §4: a `POST {site}/zot` carrying an envelope, and a
-/// `GET` (the sync pull), each signed by the channel key with `keyId = <id_url>#ed25519`.
+/// `GET` (the sync pull), each signed by the channel key with `keyId = <id_url>#ed25519`; and the
+/// site heartbeat, signed by the site key with `keyId = <site url>#ed25519`.
 public struct RequestSigner: Sendable {
     public let keys: SigningKeyPair
-    /// The channel's URL at the sending site (its `id_url`).
-    public let idURL: String
+    /// The `keyId` of the `Signature` header.
+    public let keyID: String
     public let random: any RandomSource
 
+    /// Signs as a channel at the sending site: `keyId = <idURL>#ed25519`.
     public init(keys: SigningKeyPair, idURL: String, random: any RandomSource) {
-        self.keys = keys
-        self.idURL = idURL
-        self.random = random
+        self.init(keys: keys, keyID: "\(idURL)#ed25519", random: random)
     }
 
-    public var keyID: String { "\(idURL)#ed25519" }
+    public init(keys: SigningKeyPair, keyID: String, random: any RandomSource) {
+        self.keys = keys
+        self.keyID = keyID
+        self.random = random
+    }
 
     /// `POST url` with a zot envelope body.
     public func post(url: String, body: [UInt8], now: UInt64, contentType: String = "application/x-zot+json") throws -> OutboundRequest {

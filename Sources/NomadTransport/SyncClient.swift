@@ -39,6 +39,23 @@ public struct SyncClient: Sendable {
         }
     }
 
+    /// `POST {base}/heartbeat` with a site heartbeat, signed by the site key as `<siteURL>#ed25519`
+    /// (docs/PROTOCOL.md §7.7). Only a 2xx answer whose body is a heartbeat answer with
+    /// `success:true` counts; a 5xx or no answer tries the next URL; a 4xx is final.
+    public func heartbeat(_ body: [UInt8], to baseURLs: [String], siteKeys: SigningKeyPair, siteURL: String,
+                          now: @Sendable () -> UInt64) async -> PeerAnswer<SiteHeartbeatAnswer> {
+        let signer = RequestSigner(keys: siteKeys, keyID: "\(siteURL)#ed25519", random: random)
+        return await firstAnswer(baseURLs) { base in
+            let response = try await transport.send(try signer.post(url: "\(base)/heartbeat", body: body, now: now()))
+            if (200..<300).contains(response.status),
+               let answer = try? WireJSON.decode(SiteHeartbeatAnswer.self, from: response.body, what: "heartbeat answer", maxDepth: maxDepth),
+               answer.success {
+                return .answered(answer)
+            }
+            return .refused(Self.refusal(base, response))
+        }
+    }
+
     /// `GET {base}/sync/{portable_id}/entries?origin=…&after=…&limit=…`, signed by the channel key.
     public func pull(channel: PortableID, origin: OriginID, after: UInt64, limit: Int, from baseURLs: [String],
                      keys: SigningKeyPair, keyURL: String, now: @Sendable () -> UInt64) async -> PeerAnswer<SealedPage> {

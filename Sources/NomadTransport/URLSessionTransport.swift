@@ -48,12 +48,16 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
         }
         if !request.body.isEmpty { urlRequest.httpBody = Data(request.body) }
         let task = session.dataTask(with: urlRequest)
+        // Cancellation answers the caller itself instead of waiting for the session to report
+        // the cancelled task: a task cancelled before it was resumed is never reported by
+        // FoundationNetworking, and its caller (a node shutting down) would wait forever.
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 delegate.start(task, url: request.url, limit: maxResponseBytes, continuation: continuation)
+                if Task.isCancelled { delegate.abandon(task) }
             }
         } onCancel: {
-            task.cancel()
+            delegate.abandon(task)
         }
     }
 
@@ -95,6 +99,15 @@ final class BoundedDelegate: NSObject, URLSessionDataDelegate, @unchecked Sendab
     func start(_ task: URLSessionDataTask, url: String, limit: Int, continuation: CheckedContinuation<InboundResponse, any Error>) {
         lock.withLock { pending[task.taskIdentifier] = Pending(url: url, limit: limit, continuation: continuation) }
         task.resume()
+    }
+
+    /// Answers a pending task's caller with a cancellation now, then cancels the task; whatever
+    /// the session reports for it later finds nothing pending. Does nothing for a task not yet
+    /// started (`start` checks for cancellation right after registering) or already answered.
+    func abandon(_ task: URLSessionDataTask) {
+        guard let entry = lock.withLock({ pending.removeValue(forKey: task.taskIdentifier) }) else { return }
+        entry.continuation.resume(throwing: TransportError(url: entry.url, reason: "cancelled"))
+        task.cancel()
     }
 
     func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,

@@ -87,4 +87,27 @@ struct TransportBoundsTests {
         await #expect(throws: TransportError.self) { _ = try await task.value }
         #expect(Date().timeIntervalSince(started) < 10, "the request outlived its cancelled task")
     }
+
+    @Test func manyRequestsCancelledAtAnyMomentAllEnd() async throws {
+        let server = try await Self.server()
+        let transport = URLSessionTransport(timeout: 60)
+        let ended = Hits()
+        let count = 200
+        // A node shutting down mid-pass cancels requests at every stage: before the session has
+        // them, while they connect, while the answer arrives.
+        let tasks = (0..<count).map { _ in
+            Task {
+                _ = try? await transport.send(OutboundRequest(method: "GET", url: "http://127.0.0.1:\(server.port)/big"))
+                ended.add()
+            }
+        }
+        for (index, task) in tasks.enumerated() {
+            if index % 10 == 0 { try await Task.sleep(for: .milliseconds(1)) }
+            task.cancel()
+        }
+        for _ in 0..<200 where ended.value < count { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(ended.value == count, "some requests never ended: their callers would wait forever")
+        await server.group.triggerGracefulShutdown()
+        _ = try? await server.task.value
+    }
 }
