@@ -21,6 +21,8 @@ public struct Bench: Sendable {
     public var idleSeconds: Double
     /// Changes timed from A to B and C.
     public var propagationChanges: Int
+    /// Shared channel counts of the heartbeat measurement.
+    public var heartbeatChannels: [Int]
 
     public init(quick: Bool, entries: Int? = nil, executable: String? = nil, folder: String = NSTemporaryDirectory()) {
         self.entries = entries ?? (quick ? 2_000 : 50_000)
@@ -29,6 +31,7 @@ public struct Bench: Sendable {
         idleChannels = quick ? [1, 20] : [1, 200]
         idleSeconds = quick ? 2 : 10
         propagationChanges = quick ? 20 : 200
+        heartbeatChannels = quick ? [1, 5] : [1, 100]
         self.folder = folder
     }
 
@@ -44,6 +47,9 @@ public struct Bench: Sendable {
         if let executable {
             progress("three sites on loopback, \(propagationChanges) changes…")
             rows += try await PropagationBench(executable: executable, changes: propagationChanges, folder: work).run()
+            progress("heartbeats between three idle sites sharing \(heartbeatChannels.map(String.init).joined(separator: " and ")) channels…")
+            rows += try await HeartbeatBench(executable: executable, channelCounts: heartbeatChannels, heartbeatSeconds: 1,
+                                             windowSeconds: idleSeconds, folder: work).run()
             for count in idleChannels {
                 progress("an idle node with \(count) channel(s), \(Int(idleSeconds)) s…")
                 rows += try IdleBench(executable: executable, channels: count, seconds: idleSeconds, folder: work).run()

@@ -1,0 +1,136 @@
+import Foundation
+import NomadCrypto
+import NomadEngine
+import NomadTransport
+
+/// Three real `nomadsync serve` processes on loopback that clone the same channels, for the
+/// bench rows that need the whole node: propagation and heartbeats.
+struct LoopbackCluster {
+    struct Node {
+        let name: String
+        let directory: String
+        let port: Int
+        let adminPort: Int
+        var url: String { "http://127.0.0.1:\(port)" }
+        var adminURL: String { "http://127.0.0.1:\(adminPort)" }
+        var token: String {
+            get throws { try String(contentsOfFile: "\(directory)/admin.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) }
+        }
+    }
+
+    let nodes: [Node]
+    let processes: [Process]
+    let http = URLSessionTransport(timeout: 10)
+
+    /// Makes three sites under `folder/prefix-*` with `channels` channels cloned on all three
+    /// (by export and import), then serves them and waits until each answers /health.
+    static func start(executable: String, folder: String, prefix: String, channels: Int, heartbeatSeconds: Double) async throws -> LoopbackCluster {
+        let nodes = try ["a", "b", "c"].map { name in
+            Node(name: name, directory: "\(folder)/\(prefix)-\(name)", port: try freePort(), adminPort: try freePort())
+        }
+        let sites = try nodes.map { node -> Site in
+            let site = try Site.open(directory: node.directory, create: true)
+            _ = try site.initialise(url: node.url)
+            return site
+        }
+        for index in 0..<channels {
+            let nick = "ch\(index)"
+            _ = try sites[0].createChannel(nickname: nick)
+            // The export document without its passphrase container: 100 Argon2 runs would
+            // measure the key derivation, not the nodes.
+            let document = try sites[0].exportDocument(nickname: nick)
+            for site in sites.dropFirst() { _ = try site.importDocument(document) }
+            for (i, a) in sites.enumerated() {
+                for (j, b) in sites.enumerated() where i != j { _ = try a.replay(nickname: nick, try b.log(nickname: nick)) }
+            }
+        }
+        let processes = try nodes.map { node -> Process in
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = ["serve", "--data", node.directory, "--listen", "127.0.0.1:\(node.port)",
+                                 "--admin-listen", "127.0.0.1:\(node.adminPort)", "--heartbeat", String(heartbeatSeconds), "--log-level", "error"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            return process
+        }
+        let cluster = LoopbackCluster(nodes: nodes, processes: processes)
+        for node in nodes {
+            var healthy = false
+            for _ in 0..<200 where !healthy {
+                healthy = (try? await cluster.http.send(OutboundRequest(method: "GET", url: "\(node.url)/health")))?.status == 200
+                if !healthy { try await Task.sleep(for: .milliseconds(25)) }
+            }
+            guard healthy else {
+                cluster.stop()
+                throw BenchError("node \(node.name) did not start")
+            }
+        }
+        return cluster
+    }
+
+    func stop() {
+        for process in processes where process.isRunning { process.terminate() }
+        for process in processes { process.waitUntilExit() }
+    }
+
+    /// The heartbeat requests the three nodes have sent so far: site heartbeats
+    /// (`nomadsync_site_heartbeats_out_total`) and empty syncs (`nomadsync_packets_out_total{status="heartbeat"}`).
+    func heartbeatsSent() async throws -> Double {
+        var total = 0.0
+        for node in nodes {
+            let answer = try await http.send(OutboundRequest(method: "GET", url: "\(node.adminURL)/metrics"))
+            let text = String(decoding: answer.body, as: UTF8.self)
+            for line in text.split(separator: "\n") where line.hasPrefix("nomadsync_site_heartbeats_out_total")
+                || (line.hasPrefix("nomadsync_packets_out_total") && line.contains(#"status="heartbeat""#)) {
+                total += Double(line.split(separator: " ").last ?? "") ?? 0
+            }
+        }
+        return total
+    }
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw BenchError("no socket") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw BenchError("no free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// Heartbeat requests between three idle sites sharing 1 and then K channels: per site pair they
+/// do not grow with K (with heartbeats per channel they grew linearly).
+struct HeartbeatBench {
+    let executable: String
+    let channelCounts: [Int]
+    let heartbeatSeconds: Double
+    let windowSeconds: Double
+    let folder: String
+
+    func run() async throws -> [BenchRow] {
+        var rows: [BenchRow] = []
+        for count in channelCounts {
+            let cluster = try await LoopbackCluster.start(executable: executable, folder: folder, prefix: "hb\(count)", channels: count,
+                                                          heartbeatSeconds: heartbeatSeconds)
+            defer { cluster.stop() }
+            try await Task.sleep(for: .seconds(heartbeatSeconds * 2))  // the first round is done
+            let before = try await cluster.heartbeatsSent()
+            try await Task.sleep(for: .seconds(windowSeconds))
+            let after = try await cluster.heartbeatsSent()
+            // Scaled to the default 30 s heartbeat, per minute, all three sites together.
+            let perMinute = (after - before) / windowSeconds * 60 * (heartbeatSeconds / 30)
+            rows.append(BenchRow(name: "heartbeats between 3 idle sites, \(count) shared channel\(count == 1 ? "" : "s")", unit: "requests/min",
+                                 count: count, ours: perMinute, raw: nil, reference: "target: the same for any number of channels"))
+        }
+        return rows
+    }
+}
