@@ -22,6 +22,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case cloneTicket = "clone-ticket"
     case cloneClaim = "clone-claim"
     case configFile = "config-file"
+    case siteHeartbeat = "site-heartbeat"
 
     /// A fixed site key for the targets that open sealed payloads, so a corpus that holds a
     /// payload sealed to it reaches the decrypted content.
@@ -102,6 +103,19 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
                 _ = try? config.number(key)
                 _ = try? config.integer(key)
                 _ = try? config.boolean(key)
+            }
+        case .siteHeartbeat:
+            // The envelope, then (as the data it seals) the reports, validated against it.
+            if let heartbeat = try? WireJSON.decode(SiteHeartbeat.self, from: data, what: "heartbeat", maxDepth: Self.limits.maxJSONDepth) {
+                _ = try? heartbeat.validateHeader()
+                _ = try? heartbeat.data.open(with: Self.sealKeys, additionalData: SiteHeartbeat.binding(from: heartbeat.siteID, to: heartbeat.recipient))
+            }
+            if let reports = try? WireJSON.decode(SiteHeartbeatData.self, from: data, what: "heartbeat data", maxDepth: Self.limits.maxJSONDepth) {
+                _ = try? reports.validate(envelope: SiteHeartbeat(siteID: reports.from, recipient: reports.to,
+                                                                 data: SealedPayload(key: "", iv: "", data: "")))
+            }
+            if let answer = try? WireJSON.decode(SiteHeartbeatAnswer.self, from: data, what: "answer", maxDepth: Self.limits.maxJSONDepth) {
+                _ = answer.channels.count
             }
         case .discoveryDocument:
             guard let document = try? WireJSON.decode(DiscoveryDocument.self, from: data, what: "discovery", maxDepth: Self.limits.maxJSONDepth),
