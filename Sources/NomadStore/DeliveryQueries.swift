@@ -20,9 +20,13 @@ public struct PeerRecord: Sendable, Equatable {
     /// The vector and digest the location last reported (heartbeat or packet).
     public var vector: VersionVector?
     public var digest: String?
+    /// When the location last delivered entries of its own writer here (set with `lastHeard`).
+    public var lastPushed: UInt64?
 
     public init(siteID: SiteID, offline: Bool = false, attempts: Int = 0, nextAttempt: UInt64 = 0, lastHeard: UInt64? = nil,
-                lastDelivered: UInt64? = nil, lastError: String? = nil, vector: VersionVector? = nil, digest: String? = nil) {
+                lastDelivered: UInt64? = nil, lastError: String? = nil, vector: VersionVector? = nil, digest: String? = nil,
+                lastPushed: UInt64? = nil) {
+        self.lastPushed = lastPushed
         self.siteID = siteID
         self.offline = offline
         self.attempts = attempts
@@ -98,7 +102,8 @@ extension StoreTransaction {
             nextAttempt: UInt64(max(0, row["next_attempt"] as Int64)),
             lastHeard: (row["last_heard"] as Int64?).map { UInt64(max(0, $0)) },
             lastDelivered: (row["last_delivered"] as Int64?).map { UInt64(max(0, $0)) },
-            lastError: row["last_error"], vector: vector, digest: row["digest"])
+            lastError: row["last_error"], vector: vector, digest: row["digest"],
+            lastPushed: (row["last_pushed"] as Int64?).map { UInt64(max(0, $0)) })
     }
 
     public func peer(channel: Int64, siteID: SiteID) throws -> PeerRecord? {
@@ -113,15 +118,16 @@ extension StoreTransaction {
     public func putPeer(channel: Int64, _ p: PeerRecord) throws {
         let vectorText = try p.vector.map { try WireJSON.encode($0) }
         try db.cachedStatement(sql: """
-            INSERT INTO peer (channel, site_id, offline, attempts, next_attempt, last_heard, last_delivered, last_error, vector, digest)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO peer (channel, site_id, offline, attempts, next_attempt, last_heard, last_delivered, last_error, vector, digest,
+                              last_pushed)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (channel, site_id) DO UPDATE SET
                 offline = excluded.offline, attempts = excluded.attempts, next_attempt = excluded.next_attempt,
                 last_heard = excluded.last_heard, last_delivered = excluded.last_delivered,
-                last_error = excluded.last_error, vector = excluded.vector, digest = excluded.digest
+                last_error = excluded.last_error, vector = excluded.vector, digest = excluded.digest, last_pushed = excluded.last_pushed
             """).execute(arguments: [channel, p.siteID.text, p.offline, p.attempts, Int64(clamping: p.nextAttempt),
                              p.lastHeard.map { Int64(clamping: $0) }, p.lastDelivered.map { Int64(clamping: $0) },
-                             p.lastError, vectorText, p.digest])
+                             p.lastError, vectorText, p.digest, p.lastPushed.map { Int64(clamping: $0) }])
     }
 
     // MARK: Replay window

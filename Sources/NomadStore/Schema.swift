@@ -299,6 +299,11 @@ enum Schema {
                 );
                 """)
         }
+        migrator.registerMigration("v16-peer-pushed") { db in
+            // When a location last delivered entries of its own writer to this site: while it
+            // is pushing them, catch-up does not pull the same entries as well.
+            try db.execute(sql: "ALTER TABLE peer ADD COLUMN last_pushed INTEGER")
+        }
         return migrator
     }
 }

@@ -75,7 +75,7 @@ public struct DeliveryPlanner: Sendable {
     /// reported them first (online before offline), then any other live clone.
     func pulls(channel: HostedChannel, keyURL: String) throws -> [PullAction] {
         guard try !site.isRetired(channel) else { return [] }
-        return try site.catchUpNeeds(channel: channel.nickname).compactMap { need in
+        return try site.catchUpNeeds(channel: channel.nickname, pushGrace: policy.heartbeatMilliseconds).compactMap { need in
             guard let first = need.sources.first else { return nil }
             return PullAction(channel: channel, source: first, origin: need.origin, after: need.after, through: need.through,
                               limit: policy.packetEntries, keyURL: keyURL, fallbacks: Array(need.sources.dropFirst()))

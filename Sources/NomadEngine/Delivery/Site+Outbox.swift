@@ -155,7 +155,8 @@ extension Site {
     /// `heard` inside the caller's transaction (the one that accepted the packet). With a vector
     /// and digest it also compares them with ours: equal vectors with different digests mean
     /// the clones hold different entries under the same places — the `diverged` alarm.
-    func recordReport(channel: ChannelRecord, from siteID: SiteID, vector: VersionVector?, digest: String?,
+    /// `pushed`: the message carried entries of the sender's own writer (see `catchUpNeeds`).
+    func recordReport(channel: ChannelRecord, from siteID: SiteID, vector: VersionVector?, digest: String?, pushed: Bool = false,
                       in tx: StoreTransaction) throws -> DivergenceChange {
         var peer = try tx.peer(channel: channel.rowID, siteID: siteID) ?? PeerRecord(siteID: siteID)
         if peer.offline || peer.attempts > 0 {
@@ -164,6 +165,7 @@ extension Site {
             peer.nextAttempt = 0
         }
         peer.lastHeard = clock.nowMilliseconds()
+        if pushed { peer.lastPushed = peer.lastHeard }
         if let vector { peer.vector = vector }
         if let digest { peer.digest = digest }
         try tx.putPeer(channel: channel.rowID, peer)

@@ -17,7 +17,13 @@ public struct CatchUpNeed: Sendable, Equatable {
 extension Site {
     /// What to pull (DESIGN §5): for each origin, the entries past our vector that another clone
     /// reported (heartbeat vectors) or that a held entry shows exist.
-    public func catchUpNeeds(channel nickname: String) throws -> [CatchUpNeed] {
+    ///
+    /// Not what the origin's own site is pushing: while the last message from the location whose
+    /// writer is the origin carried entries of that writer, within `pushGrace` ms, and it is
+    /// online, its outbox is delivering them in order, and pulling them too would fetch every
+    /// entry twice. Its next heartbeat (its queue is empty), a gap below a held entry (it does
+    /// not have them queued), or `pushGrace` without news makes them due for a pull again.
+    public func catchUpNeeds(channel nickname: String, pushGrace: UInt64 = 30_000) throws -> [CatchUpNeed] {
         let me = try store.read { try $0.site() }?.siteID
         return try store.read { tx in
             guard let channel = try tx.channel(nickname: nickname) else { throw EngineError.channelNotFound(nickname) }
@@ -36,8 +42,14 @@ extension Site {
                 if let last = seqs.last, last > vector[origin] { targets[origin] = max(targets[origin] ?? 0, last) }
             }
             let byPeer = Dictionary(peers.map { ($0.siteID, $0) }, uniquingKeysWith: { a, _ in a })
-            // A clone whose last pull or delivery failed is left alone until its backoff ends.
             let now = clock.nowMilliseconds()
+            let held = try tx.pendingSeqs(channel: channel.rowID)
+            for location in locations where held[location.writer] == nil {
+                guard let peer = byPeer[location.siteID], !peer.offline, let pushed = peer.lastPushed, pushed == peer.lastHeard,
+                      now < pushed.addingSaturating(pushGrace) else { continue }
+                targets[location.writer] = nil
+            }
+            // A clone whose last pull or delivery failed is left alone until its backoff ends.
             let ready = locations.filter { (byPeer[$0.siteID]?.nextAttempt ?? 0) <= now }
             return targets.sorted { $0.key < $1.key }.map { origin, through in
                 // Clones that reported the entries first (online before offline), then any other live clone.

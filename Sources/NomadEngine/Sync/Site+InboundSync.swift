@@ -112,7 +112,8 @@ extension Site {
             let report = try ReplayEngine(limits: batchLimits).apply(opened.data.entries + carried, to: opened.channel.record, in: tx, now: now,
                                                                      vouching: opened.data.keys ?? [])
             let divergence = try recordReport(channel: opened.channel.record, from: opened.sender.siteID, vector: opened.data.vector,
-                                              digest: opened.data.digest, in: tx)
+                                              digest: opened.data.digest,
+                                              pushed: opened.data.entries.contains { $0.origin == opened.sender.writer }, in: tx)
             var healed: WriterHealReport?
             if let channel = try tx.channel(rowID: opened.channel.rowID), try staleWriterCause(channel: channel, in: tx) != nil {
                 healed = try rotateWriter(channel: channel, site: try identity(in: tx), in: tx).report

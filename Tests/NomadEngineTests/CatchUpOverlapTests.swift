@@ -1,0 +1,98 @@
+import Foundation
+import NomadCrypto
+import NomadModel
+import Testing
+@testable import NomadEngine
+
+/// Catch-up does not pull what the origin's own site is pushing (each entry crosses once), and
+/// pulls as soon as the push cannot bring it.
+@Suite struct CatchUpOverlapTests {
+    struct Pushing {
+        var a: TestSite
+        var b: TestSite
+        var writer: OriginID
+        /// a's seq of b's writer after the packet, and b's.
+        var held: UInt64
+        var total: UInt64
+        func remove() { a.remove(); b.remove() }
+    }
+
+    /// b writes ten entries; a accepts b's packet with the oldest four queued, whose vector says more.
+    static func pushing() throws -> Pushing {
+        let (a, b, _) = try DeliveryPlannerTests.pair()
+        for i in 0..<10 { _ = try b.put("alice", "k\(i)", "{}") }
+        let packet = try b.site.nextPacket(channel: "alice", to: try a.location("alice"), maxEntries: 4)
+        _ = try a.site.acceptSync(try a.site.openSync(packet.envelope), token: "t-\(UUID().uuidString)")
+        let writer = try b.site.channel(nickname: "alice").writer
+        return Pushing(a: a, b: b, writer: writer, held: try a.site.channelStatus(nickname: "alice").vector[writer],
+                       total: try b.site.channelStatus(nickname: "alice").vector[writer])
+    }
+
+    static func need(_ site: TestSite, _ origin: OriginID) throws -> CatchUpNeed? {
+        try site.site.catchUpNeeds(channel: "alice", pushGrace: 30_000).first { $0.origin == origin }
+    }
+
+    @Test func entriesTheirOriginIsPushingAreNotPulledToo() throws {
+        let p = try Self.pushing(); defer { p.remove() }
+        let (a, b, writer) = (p.a, p.b, p.writer)
+        #expect(p.held < p.total, "a still lacks entries b reported")
+        _ = b
+        #expect(try Self.need(a, writer) == nil)
+    }
+
+    @Test func anEmptyHeartbeatFromTheOriginMakesTheRestDueForAPull() throws {
+        let p = try Self.pushing(); defer { p.remove() }
+        let (a, b, writer) = (p.a, p.b, p.writer)
+        a.clock.advance(by: 1)
+        let status = try b.site.channelStatus(nickname: "alice")
+        _ = try a.site.heard(channel: try a.site.channel(nickname: "alice"), from: try b.site.identity().siteID,
+                             vector: status.vector, digest: status.digest)
+        let need = try #require(try Self.need(a, writer))
+        #expect(need.after == p.held && need.through == p.total)
+    }
+
+    @Test func theOriginIsPulledFromOnceItsPushGoesQuietForTheGrace() throws {
+        let p = try Self.pushing(); defer { p.remove() }
+        let (a, b, writer) = (p.a, p.b, p.writer)
+        a.clock.advance(by: 29_000)
+        #expect(try Self.need(a, writer) == nil)
+        a.clock.advance(by: 1_001)
+        #expect(try Self.need(a, writer)?.after == p.held)
+        _ = b
+    }
+
+    @Test func aGapBelowAHeldEntryIsPulledWhileTheOriginPushes() throws {
+        let p = try Self.pushing(); defer { p.remove() }
+        let (a, b, writer) = (p.a, p.b, p.writer)
+        let seventh = try #require(try b.site.log(nickname: "alice").first { $0.origin == writer && $0.seq == p.held + 3 })
+        _ = try a.site.replay(nickname: "alice", [seventh])
+        let need = try #require(try Self.need(a, writer), "a pushed entry cannot fill a gap below one already held")
+        #expect(need.after == p.held)
+    }
+
+    @Test func aCatchUpTransfersEachEntryOnce() throws {
+        let (a, b, aPlanner) = try DeliveryPlannerTests.pair(); defer { a.remove(); b.remove() }
+        let bPlanner = DeliveryPlanner(site: b.site, policy: DeliveryPlannerTests.policy)
+        // b was away while a wrote 1,200 entries; now both run their passes: a pushes its
+        // outbox, b pulls whatever it knows it lacks.
+        for i in 0..<1_200 { _ = try a.put("alice", "k\(i)", "{}") }
+        let origin = try a.site.channel(nickname: "alice").writer
+        var pushed = 0
+        var pulled = 0
+        for _ in 0..<20 {
+            for send in try aPlanner.sends(channel: try a.site.channel(nickname: "alice")) where !send.isHeartbeat {
+                _ = try b.site.acceptSync(try b.site.openSync(send.packet.envelope), token: "t-\(UUID().uuidString)")
+                _ = try aPlanner.record(.answered(DeliveryAnswer(deliveryReport: [])), of: send)
+                pushed += send.packet.entryCount
+            }
+            for pull in try bPlanner.pulls(channel: try b.site.channel(nickname: "alice")) {
+                let page = try a.site.servePage(channel: try a.site.channel(nickname: "alice"), to: try b.location("alice"),
+                                                origin: pull.origin, after: pull.after, limit: pull.limit)
+                if case .applied(_, let count) = try bPlanner.record(.answered(page), of: pull).event { pulled += count }
+            }
+            if try b.site.channelStatus(nickname: "alice").vector[origin] == a.site.channelStatus(nickname: "alice").vector[origin] { break }
+        }
+        #expect(try b.digest("alice") == a.digest("alice"))
+        #expect(pushed + pulled == 1_200, "pushed \(pushed), pulled \(pulled): some entries crossed twice")
+    }
+}
