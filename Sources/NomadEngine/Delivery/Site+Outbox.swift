@@ -116,11 +116,7 @@ extension Site {
             try tx.dequeue(channel: channel.rowID, for: siteID, positions: positions)
             var peer = try tx.peer(channel: channel.rowID, siteID: siteID) ?? PeerRecord(siteID: siteID)
             let wasOffline = peer.offline
-            peer.offline = false
-            peer.attempts = 0
-            peer.nextAttempt = 0
-            peer.lastDelivered = now
-            peer.lastError = nil
+            peer.delivered(at: now)
             try tx.putPeer(channel: channel.rowID, peer)
             let remaining = try tx.outboxDepths(channel: channel.rowID)[siteID] ?? 0
             try wipeIfDelivered(channel.rowID, in: tx)
@@ -191,4 +187,16 @@ public enum DivergenceChange: Sendable, Equatable {
     case diverged
     /// A clone with an equal vector reported an equal digest: the alarm is over.
     case cleared
+}
+
+extension PeerRecord {
+    /// Something we sent was acknowledged at `now`: the location is online, its backoff is over,
+    /// and the heartbeat interval starts again.
+    mutating func delivered(at now: UInt64) {
+        offline = false
+        attempts = 0
+        nextAttempt = 0
+        lastDelivered = now
+        lastError = nil
+    }
 }

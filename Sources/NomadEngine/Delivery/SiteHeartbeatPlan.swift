@@ -143,11 +143,7 @@ extension Site {
             for channel in channels {
                 var peer = try tx.peer(channel: channel.rowID, siteID: siteID) ?? PeerRecord(siteID: siteID)
                 if peer.offline { backOnline.append(channel.nickname) }
-                peer.offline = false
-                peer.attempts = 0
-                peer.nextAttempt = 0
-                peer.lastDelivered = now
-                peer.lastError = nil
+                peer.delivered(at: now)
                 try tx.putPeer(channel: channel.rowID, peer)
             }
             return backOnline
