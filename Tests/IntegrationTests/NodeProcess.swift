@@ -35,6 +35,20 @@ private enum PortCounter {
     }
 }
 
+/// Whether something accepts TCP connections on 127.0.0.1:`port` now.
+func isListening(_ port: Int) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = in_port_t(UInt16(port).bigEndian)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    return withUnsafePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    } == 0
+}
+
 private func canBind(_ port: Int) throws -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw Failure("socket() failed") }
@@ -160,13 +174,16 @@ enum HTTP {
     }
 }
 
-/// Waits (bounded) until `condition` holds; returns the seconds it took or throws with `what`.
+/// Waits (bounded) until `condition` holds; returns the seconds it took or throws with `what`
+/// and, when given, what `explain` says about the state at the timeout (so a failure in CI
+/// tells which part was missing).
 @discardableResult
-func eventually(_ what: String, timeout: Double = 30, _ condition: () throws -> Bool) async throws -> Double {
+func eventually(_ what: String, timeout: Double = 30, explain: (() -> String)? = nil,
+                _ condition: () throws -> Bool) async throws -> Double {
     let start = Date()
     while Date().timeIntervalSince(start) < timeout {
         if (try? condition()) == true { return Date().timeIntervalSince(start) }
         try await Task.sleep(for: .milliseconds(100))
     }
-    throw Failure("timed out after \(timeout) s waiting for \(what)")
+    throw Failure("timed out after \(timeout) s waiting for \(what)" + (explain.map { "; " + $0() } ?? ""))
 }

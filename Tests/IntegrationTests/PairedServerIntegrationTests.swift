@@ -58,7 +58,10 @@ extension RealProcesses {
                 let secret = try #require(added["secret"] as? String)
                 receiver = try Self.python(["webhook", "--listen", "127.0.0.1:\(hookPort)", "--secret", secret, "--out", folder + "/hook"],
                                            log: folder + "/hook.log")
-                try await Task.sleep(for: .milliseconds(300))
+                // Python may start slowly on a loaded machine: the hook's first posts would fail
+                // and back off for seconds.
+                let port = hookPort
+                try await eventually("the webhook receiver of \(node.name) to listen", timeout: 20) { isListening(port) }
             }
 
             func post(key: String, idempotencyKey: String) throws -> Int32 {
@@ -88,6 +91,18 @@ extension RealProcesses {
                 Self.kill9(follower)
                 Self.kill9(receiver)
                 try? FileManager.default.removeItem(atPath: folder)
+            }
+
+            /// One line for a timeout: how often each mirror has `path`, the node's locations
+            /// (state, queued, last error) and its webhooks (attempts, last error).
+            func explain(_ path: String) -> String {
+                let status = (try? node.status()) ?? [:]
+                let locations = (status["locations"] as? [[String: Any]] ?? []).filter { $0["self"] as? Bool != true }.map { location in
+                    "\(location["url"] ?? "?") \(location["state"] ?? "?") outbox \(location["outbox"] ?? "?") error \(location["last_error"] ?? "none")"
+                }
+                let hooks = (try? node.cli.ok(["webhook", "list"]).stdout) ?? "?"
+                return "\(node.name): feed \(received("feed", path)) hook \(received("hook", path)) outbox \(status["outbox"] ?? "?") "
+                    + "held \(status["held"] ?? "?") locations [\(locations.joined(separator: "; "))] webhooks \(hooks.filter { !$0.isNewline })"
             }
 
             func logs() -> String {
@@ -182,7 +197,8 @@ extension RealProcesses {
                 #expect(code == 200, "\(answer)")
             }
             let id = ChannelMessage.messageID(activity: text)
-            try await eventually("the activity in every paired server's mirror") {
+            try await eventually("the activity in every paired server's mirror",
+                                 explain: { servers.map { $0.explain("inbound/\(id)") + " " + $0.logs().replacingOccurrences(of: "\n", with: " / ") }.joined(separator: " | ") }) {
                 servers.allSatisfy { s in ["feed", "hook"].allSatisfy { s.received($0, "inbound/\(id)") >= 1 } }
             }
             try await Task.sleep(for: .seconds(1))
