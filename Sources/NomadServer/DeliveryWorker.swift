@@ -81,11 +81,14 @@ public struct DeliveryWorker: Service {
             logger.error("cannot read channels", metadata: ["error": "\(error)"])
             return nil
         }
+        // Site heartbeats first; a channel's empty `sync` is only for what they did not cover
+        // as of this moment (DeliveryPlanner.plan(channel:heartbeatsAsOf:)).
+        let passStart = site.clock.nowMilliseconds()
         await sendSiteHeartbeats()
         var nextDue: UInt64?
         for channel in channels {
             let plan: DeliveryPlan
-            do { plan = try planner.plan(channel: channel) } catch {
+            do { plan = try planner.plan(channel: channel, heartbeatsAsOf: passStart) } catch {
                 logger.error("cannot plan delivery", metadata: ["channel": "\(channel.nickname)", "error": "\(error)"])
                 nextDue = 0  // try again at the next poll
                 continue

@@ -42,6 +42,25 @@ import Testing
         #expect(try planner.sends(channel: try Self.channel(a)).map(\.isHeartbeat) == [true])
     }
 
+    @Test func aHeartbeatThatFellDueDuringAPassWaitsForTheNextSiteHeartbeat() throws {
+        let (a, b, planner) = try Self.pair(); defer { a.remove(); b.remove() }
+        let passStart = a.clock.nowMilliseconds() + 29_000
+        a.clock.advance(by: 31_000)
+        let plan = try planner.plan(channel: try Self.channel(a), heartbeatsAsOf: passStart)
+        #expect(plan.sends.isEmpty)
+        #expect(try #require(plan.wakeAt) <= a.clock.nowMilliseconds())  // the next pass comes at once
+        // Due when the pass began (its site heartbeat did not cover it): the empty sync goes now.
+        #expect(try planner.plan(channel: try Self.channel(a), heartbeatsAsOf: passStart + 1_000).sends.map(\.isHeartbeat) == [true])
+    }
+
+    @Test func queuedEntriesFallingDueDuringAPassAreSentAtOnce() throws {
+        let (a, b, planner) = try Self.pair(); defer { a.remove(); b.remove() }
+        let passStart = a.clock.nowMilliseconds()
+        a.clock.advance(by: 31_000)
+        _ = try a.put("alice", "k", "{}")
+        #expect(try planner.plan(channel: try Self.channel(a), heartbeatsAsOf: passStart).sends.map(\.packet.entryCount) == [1])
+    }
+
     @Test func queuedEntriesAreDueAtOnceAndAnAckEmptiesTheQueue() throws {
         let (a, b, planner) = try Self.pair(); defer { a.remove(); b.remove() }
         _ = try a.put("alice", "k", "{}")

@@ -28,9 +28,15 @@ public struct DeliveryPlanner: Sendable {
     /// What is due now for one channel. A location's turn comes when its backoff is over and it
     /// has queued entries, or nothing reached it for a heartbeat interval (the time of the last
     /// acknowledged packet is in the store, so a restart does not reset it).
-    public func plan(channel: HostedChannel) throws -> DeliveryPlan {
+    ///
+    /// `heartbeatsAsOf` is the time a delivery pass began and sent its site heartbeats: a
+    /// location with nothing queued gets an empty `sync` only when its heartbeat was already due
+    /// then (the site heartbeat did not cover it: refused, not recorded). One that fell due
+    /// during the pass waits for the next pass's site heartbeat, so a pass longer than the
+    /// interval does not turn into one empty `sync` per channel.
+    public func plan(channel: HostedChannel, heartbeatsAsOf: UInt64? = nil) throws -> DeliveryPlan {
         let keyURL = try self.keyURL(channel)
-        let (sends, wakeAt) = try sends(channel: channel, keyURL: keyURL)
+        let (sends, wakeAt) = try sends(channel: channel, keyURL: keyURL, heartbeatsAsOf: heartbeatsAsOf)
         return DeliveryPlan(sends: sends, pulls: try pulls(channel: channel, keyURL: keyURL), wakeAt: wakeAt)
     }
 
@@ -40,8 +46,9 @@ public struct DeliveryPlanner: Sendable {
     /// The pulls of `plan(channel:)` alone.
     public func pulls(channel: HostedChannel) throws -> [PullAction] { try pulls(channel: channel, keyURL: try keyURL(channel)) }
 
-    func sends(channel: HostedChannel, keyURL: String) throws -> (sends: [SendAction], wakeAt: UInt64?) {
+    func sends(channel: HostedChannel, keyURL: String, heartbeatsAsOf: UInt64? = nil) throws -> (sends: [SendAction], wakeAt: UInt64?) {
         let now = site.clock.nowMilliseconds()
+        let asOf = min(heartbeatsAsOf ?? now, now)
         var sends: [SendAction] = []
         var wakeAt: UInt64?
         // A retired location only sends what is still queued (its own deleted `location` last).
@@ -49,7 +56,10 @@ public struct DeliveryPlanner: Sendable {
         for target in try site.deliveryTargets(channel: channel) where !retired || target.queued > 0 {
             let heartbeatAt = (target.peer.lastDelivered ?? 0).addingSaturating(policy.heartbeatMilliseconds)
             let dueAt = max(target.peer.nextAttempt, target.queued > 0 ? 0 : heartbeatAt)
-            if dueAt > now {
+            // Due now, but only a heartbeat, and it fell due after the pass's site heartbeats:
+            // the next pass's site heartbeat carries it (wake at once for that pass).
+            let leftToSiteHeartbeat = target.queued == 0 && dueAt <= now && heartbeatAt > asOf
+            if dueAt > now || leftToSiteHeartbeat {
                 wakeAt = min(wakeAt ?? dueAt, dueAt)
                 continue
             }
