@@ -8,6 +8,13 @@ import Foundation
 /// print(report.table)
 /// ```
 public struct Bench: Sendable {
+    /// The measurements a run can be limited to (`nomadsync bench --only heartbeats,idle`).
+    public enum Part: String, CaseIterable, Sendable {
+        case ledger, packets, propagation, heartbeats, idle
+    }
+
+    /// The parts measured (all by default).
+    public var parts: Set<Part> = Set(Part.allCases)
     /// Entries appended and replayed.
     public var entries: Int
     /// Packets sealed and opened.
@@ -40,17 +47,25 @@ public struct Bench: Sendable {
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: work) }
         var rows: [BenchRow] = []
-        progress("append and replay of \(entries) entries…")
-        rows += try LedgerBench(entries: entries, folder: work).run()
-        progress("sealing and opening \(packets) packets of 500 entries…")
-        rows += try PacketBench(entries: 500, rounds: packets).run()
+        if parts.contains(.ledger) {
+            progress("append and replay of \(entries) entries…")
+            rows += try LedgerBench(entries: entries, folder: work).run()
+        }
+        if parts.contains(.packets) {
+            progress("sealing and opening \(packets) packets of 500 entries…")
+            rows += try PacketBench(entries: 500, rounds: packets).run()
+        }
         if let executable {
-            progress("three sites on loopback, \(propagationChanges) changes…")
-            rows += try await PropagationBench(executable: executable, changes: propagationChanges, folder: work).run()
-            progress("heartbeats between three idle sites sharing \(heartbeatChannels.map(String.init).joined(separator: " and ")) channels…")
-            rows += try await HeartbeatBench(executable: executable, channelCounts: heartbeatChannels, heartbeatSeconds: 1,
-                                             windowSeconds: idleSeconds, folder: work).run()
-            for count in idleChannels {
+            if parts.contains(.propagation) {
+                progress("three sites on loopback, \(propagationChanges) changes…")
+                rows += try await PropagationBench(executable: executable, changes: propagationChanges, folder: work).run()
+            }
+            if parts.contains(.heartbeats) {
+                progress("heartbeats between three idle sites sharing \(heartbeatChannels.map(String.init).joined(separator: " and ")) channels…")
+                rows += try await HeartbeatBench(executable: executable, channelCounts: heartbeatChannels, heartbeatSeconds: 1,
+                                                 windowSeconds: idleSeconds, folder: work).run()
+            }
+            for count in idleChannels where parts.contains(.idle) {
                 progress("an idle node with \(count) channel(s), \(Int(idleSeconds)) s…")
                 rows += try IdleBench(executable: executable, channels: count, seconds: idleSeconds, folder: work).run()
             }

@@ -17,22 +17,39 @@ struct BenchCommand: AsyncParsableCommand {
 
             Examples:
               nomadsync bench --quick
+              nomadsync bench --only heartbeats,idle
               .build/release/nomadsync bench --json > bench.json
             """)
 
     @Flag(help: "A short run (2,000 entries, 20 packets, idle nodes of 1 and 20 channels for 2 s), as CI does.") var quick = false
     @Flag(help: "Print the report as JSON instead of a table.") var json = false
     @Option(help: "Entries to append and replay (default 50,000; 2,000 with --quick).") var entries: Int?
+    @Option(help: ArgumentHelp("Measure only these parts, comma-separated: \(Bench.Part.allCases.map(\.rawValue).joined(separator: ", ")).",
+                               valueName: "parts"))
+    var only: String?
 
     func validate() throws {
         if let entries, !(100...2_000_000).contains(entries) { throw ValidationError("--entries must be between 100 and 2000000") }
+        _ = try parts()
+    }
+
+    func parts() throws -> Set<Bench.Part> {
+        guard let only else { return Set(Bench.Part.allCases) }
+        return Set(try only.split(separator: ",").map { name in
+            guard let part = Bench.Part(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("--only: unknown part '\(name)'; the parts are \(Bench.Part.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return part
+        })
     }
 
     func run() async throws {
         // The idle measurement serves with this very executable.
         let executable = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
         let path = FileManager.default.isExecutableFile(atPath: executable) ? executable : Bundle.main.executablePath
-        let report = try await Bench(quick: quick, entries: entries, executable: path).run { Output.message($0) }
+        var bench = Bench(quick: quick, entries: entries, executable: path)
+        bench.parts = try parts()
+        let report = try await bench.run { Output.message($0) }
         if json { try Output.json(report, pretty: true) } else { print(report.table) }
     }
 }

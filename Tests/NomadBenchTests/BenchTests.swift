@@ -15,6 +15,15 @@ struct BenchTests {
         #expect(report.table.contains("replay"))
     }
 
+    @Test func onlyTheChosenPartsAreMeasured() async throws {
+        var bench = Bench(quick: true, entries: 300)
+        bench.packets = 2
+        bench.parts = [.packets]
+        let report = try await bench.run()
+        #expect(!report.rows.isEmpty)
+        #expect(report.rows.allSatisfy { $0.name.contains("seal") || $0.name.contains("open") }, "\(report.rows.map(\.name))")
+    }
+
     @Test func aReportRoundTripsThroughJSON() throws {
         let row = BenchRow(name: "x", unit: "entries/s", count: 1, ours: 2, raw: 4, reference: "r")
         let report = BenchReport(date: "d", machine: "m", build: "debug", rows: [row])
