@@ -10,7 +10,7 @@ import Foundation
 public struct Bench: Sendable {
     /// The measurements a run can be limited to (`nomadsync bench --only heartbeats,idle`).
     public enum Part: String, CaseIterable, Sendable {
-        case ledger, packets, propagation, heartbeats, idle
+        case ledger, packets, propagation, heartbeats, catchup, idle
     }
 
     /// The parts measured (all by default).
@@ -30,6 +30,8 @@ public struct Bench: Sendable {
     public var propagationChanges: Int
     /// Shared channel counts of the heartbeat measurement.
     public var heartbeatChannels: [Int]
+    /// Entries B lacks when it restarts, in the catch-up measurement.
+    public var catchUpEntries: Int
 
     public init(quick: Bool, entries: Int? = nil, executable: String? = nil, folder: String = NSTemporaryDirectory()) {
         self.entries = entries ?? (quick ? 2_000 : 50_000)
@@ -39,6 +41,7 @@ public struct Bench: Sendable {
         idleSeconds = quick ? 2 : 10
         propagationChanges = quick ? 20 : 200
         heartbeatChannels = quick ? [1, 5] : [1, 100]
+        catchUpEntries = quick ? 2_000 : 100_000
         self.folder = folder
     }
 
@@ -64,6 +67,10 @@ public struct Bench: Sendable {
                 progress("heartbeats between three idle sites sharing \(heartbeatChannels.map(String.init).joined(separator: " and ")) channels…")
                 rows += try await HeartbeatBench(executable: executable, channelCounts: heartbeatChannels, heartbeatSeconds: 1,
                                                  windowSeconds: idleSeconds, folder: work).run()
+            }
+            if parts.contains(.catchup) {
+                progress("catch-up of \(catchUpEntries) entries after a restart…")
+                rows += try await CatchUpBench(executable: executable, entries: catchUpEntries, folder: work).run()
             }
             for count in idleChannels where parts.contains(.idle) {
                 progress("an idle node with \(count) channel(s), \(Int(idleSeconds)) s…")

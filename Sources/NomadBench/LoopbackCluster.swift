@@ -44,30 +44,45 @@ struct LoopbackCluster {
                 for (j, b) in sites.enumerated() where i != j { _ = try a.replay(nickname: nick, try b.log(nickname: nick)) }
             }
         }
-        let processes = try nodes.map { node -> Process in
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = ["serve", "--data", node.directory, "--listen", "127.0.0.1:\(node.port)",
-                                 "--admin-listen", "127.0.0.1:\(node.adminPort)", "--heartbeat", String(heartbeatSeconds), "--log-level", "error"]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
-            return process
-        }
+        let processes = try nodes.map { try serve($0, executable: executable, heartbeatSeconds: heartbeatSeconds) }
         let cluster = LoopbackCluster(nodes: nodes, processes: processes)
         for node in nodes {
-            var healthy = false
-            for _ in 0..<200 where !healthy {
-                healthy = (try? await cluster.http.send(OutboundRequest(method: "GET", url: "\(node.url)/health")))?.status == 200
-                if !healthy { try await Task.sleep(for: .milliseconds(25)) }
-            }
-            guard healthy else {
+            do { try await cluster.awaitHealthy(node) } catch {
                 cluster.stop()
-                throw BenchError("node \(node.name) did not start")
+                throw error
             }
         }
         return cluster
+    }
+
+    /// Starts `nomadsync serve` on `node`'s data folder and ports.
+    static func serve(_ node: Node, executable: String, heartbeatSeconds: Double) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = ["serve", "--data", node.directory, "--listen", "127.0.0.1:\(node.port)",
+                             "--admin-listen", "127.0.0.1:\(node.adminPort)", "--heartbeat", String(heartbeatSeconds), "--log-level", "error"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// Waits (at most 5 s) until `node` answers /health.
+    func awaitHealthy(_ node: Node) async throws {
+        for _ in 0..<200 {
+            if (try? await http.send(OutboundRequest(method: "GET", url: "\(node.url)/health")))?.status == 200 { return }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        throw BenchError("node \(node.name) did not start")
+    }
+
+    /// The sum of one counter over `node`'s /metrics (every label set).
+    func counter(_ name: String, of node: Node) async throws -> Double {
+        let answer = try await http.send(OutboundRequest(method: "GET", url: "\(node.adminURL)/metrics"))
+        return String(decoding: answer.body, as: UTF8.self).split(separator: "\n")
+            .filter { $0.hasPrefix(name + " ") || $0.hasPrefix(name + "{") }
+            .reduce(0) { $0 + (Double($1.split(separator: " ").last ?? "") ?? 0) }
     }
 
     func stop() {

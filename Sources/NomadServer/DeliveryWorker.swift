@@ -178,6 +178,7 @@ public struct DeliveryWorker: Service {
                 case .applied(let report, let pulled):
                     metrics.entriesApplied(report.applied)
                     metrics.entriesPulled(pulled)
+                    metrics.entriesReceived(pulled, via: "pull")
                     next = step.next
                 case .failed(let source, let reason, _, let retryAt):
                     failed.insert(source.siteID)

@@ -140,6 +140,7 @@ struct FederationRoutes: Sendable {
     func applied(_ accepted: AcceptedSync, opened: OpenedSync, body: [UInt8]) throws -> Response {
         let channel = opened.channel
         metrics.entriesApplied(accepted.report.applied)
+        metrics.entriesReceived(opened.data.entries.count, via: "push")
         if accepted.report.applied > 0 || accepted.report.held > 0 {
             logger.info("sync applied", metadata: ["channel": "\(channel.nickname)", "from": "\(opened.sender.url)", "report": "\(accepted.report.summary)"])
         }

@@ -55,6 +55,11 @@ public final class NodeMetrics: Sendable {
     }
     public func blobsFetched(_ n: Int) { if n > 0 { counter("nomadsync_blobs_fetched_total", []).increment(by: n) } }
     public func entriesPulled(_ n: Int) { if n > 0 { counter("nomadsync_entries_pulled_total", []).increment(by: n) } }
+    /// Every entry that came in, duplicates included, by `via` (`push`, `pull`): against
+    /// `entries_applied_total` it shows whether entries travel more than once.
+    public func entriesReceived(_ n: Int, via: String) {
+        if n > 0 { counter("nomadsync_entries_received_total", [("via", via)]).increment(by: n) }
+    }
 
     /// Sets the per-location gauges from the current status of every channel, then renders.
     public func render(statuses: [SyncStatus], webhooks: [Webhook] = []) -> String {
