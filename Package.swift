@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 // nomadsync — keeps the clones of a nomadic channel mirrored across hosts.
 // Imports flow one way: CSodium → NomadCrypto → NomadModel → NomadStore → NomadEngine
-//   → NomadTransport → NomadServer → nomadsync. Only NomadEngine imports NomadStore: above it,
+//   → NomadTransport (→ NomadHTTPClient, the node's pooled client) → NomadServer → nomadsync. Only NomadEngine imports NomadStore: above it,
 //   a channel is an engine `HostedChannel`. NomadFuzzing (fuzz targets), NomadSimulator
 //   (seeded multi-site runs) and NomadBench (nomadsync bench; it also reaches the store and
 //   SQLite's C API, for the raw reference) sit beside NomadServer.
@@ -22,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics", exact: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", exact: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .systemLibrary(
@@ -39,6 +41,17 @@ let package = Package(
         .target(
             name: "NomadTransport",
             dependencies: ["NomadModel", "NomadCrypto", .product(name: "Logging", package: "swift-log")]
+        ),
+        // The outbound HTTP client the node uses: AsyncHTTPClient's pooled keep-alive connections
+        // behind NomadTransport's HTTPTransport (URLSessionTransport stays for what it does well).
+        .target(
+            name: "NomadHTTPClient",
+            dependencies: [
+                "NomadTransport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
         ),
         // Every outside-bytes parser as a fuzz target; ops/fuzz.sh links it into a libFuzzer binary.
         .target(name: "NomadFuzzing", dependencies: ["NomadTransport", "NomadModel", "NomadCrypto"]),
@@ -66,7 +79,7 @@ let package = Package(
         .executableTarget(
             name: "nomadsync",
             dependencies: [
-                "NomadServer", "NomadTransport", "NomadSimulator", "NomadBench",
+                "NomadServer", "NomadTransport", "NomadHTTPClient", "NomadSimulator", "NomadBench",
                 "NomadEngine", "NomadModel", "NomadCrypto",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -83,7 +96,7 @@ let package = Package(
         .testTarget(
             name: "NomadServerTests",
             dependencies: [
-                "NomadServer", "NomadTransport", "NomadEngine", "NomadModel", "NomadCrypto",
+                "NomadServer", "NomadTransport", "NomadHTTPClient", "NomadEngine", "NomadModel", "NomadCrypto",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]

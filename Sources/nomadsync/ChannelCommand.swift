@@ -4,6 +4,7 @@ import NomadCrypto
 import NomadEngine
 import NomadModel
 import NomadServer
+import NomadHTTPClient
 import NomadTransport
 
 struct ChannelCommand: AsyncParsableCommand {
@@ -142,7 +143,7 @@ struct ChannelCommand: AsyncParsableCommand {
             let report = try site.importChannel(Array(data), passphrase: try secret.passphrase())
             print(report.channel.portableID.text)
             // Tell every other location now rather than at the node's next pass.
-            let announced = await LocationAnnouncer(site: site, transport: URLSessionTransport(timeout: 5)).announce(report.channel)
+            let announced = await LocationAnnouncer(site: site, transport: PooledHTTPTransport(timeout: 5)).announce(report.channel)
             Output.message("imported '\(report.channel.nickname)': \(report.replay.summary); this site is now a location; announced to \(announced.isEmpty ? "no location yet (a running node delivers it)" : announced.joined(separator: ", "))")
         }
     }

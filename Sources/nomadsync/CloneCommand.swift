@@ -3,6 +3,7 @@ import Foundation
 import NomadEngine
 import NomadModel
 import NomadServer
+import NomadHTTPClient
 import NomadTransport
 
 struct CloneCommand: AsyncParsableCommand {
@@ -53,7 +54,7 @@ struct CloneCommand: AsyncParsableCommand {
             let site = try options.site()
             let parsed = try CloneTicket(parsing: ticket)
             guard (1...1000).contains(pageSize) else { throw CLIError("--page-size must be from 1 to 1000") }
-            var bootstrapper = CloneBootstrapper(site: site, transport: URLSessionTransport(timeout: 30))
+            var bootstrapper = CloneBootstrapper(site: site, transport: PooledHTTPTransport(timeout: 30))
             bootstrapper.pageSize = pageSize
             let meter = ProgressMeter(terminal: isatty(STDERR_FILENO) == 1)
             let outcome: BootstrapOutcome
@@ -92,7 +93,7 @@ extension CloneCommand {
             let site = try options.site()
             let parsed = try CloneTicket(parsing: ticket)
             let claim = try site.cloneClaim(for: parsed)
-            let client = CloneClient(transport: URLSessionTransport(timeout: 30), random: site.random)
+            let client = CloneClient(transport: PooledHTTPTransport(timeout: 30), random: site.random)
             switch await client.claim(claim, at: parsed.url) {
             case .answered(let grant): try Output.json(Exchange(claim: claim, grant: grant))
             case .refused(let refusal): throw CLIError("the inviting site refused the ticket: \(refusal.description)")

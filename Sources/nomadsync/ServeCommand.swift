@@ -4,6 +4,7 @@ import Logging
 import NomadCrypto
 import NomadEngine
 import NomadServer
+import NomadHTTPClient
 import NomadTransport
 import ServiceLifecycle
 
@@ -104,7 +105,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let admin = resolved.admin
         let services = NomadNode.services(
-            site: site, configuration: configuration, transport: URLSessionTransport(timeout: configuration.requestTimeoutSeconds),
+            site: site, configuration: configuration, transport: PooledHTTPTransport(timeout: configuration.requestTimeoutSeconds),
             adminToken: token, logger: logger,
             onServerRunning: { channel in
                 let port = channel.localAddress?.port.map(String.init) ?? "?"

@@ -4,6 +4,7 @@ import NomadCrypto
 import NomadEngine
 import NomadModel
 import NomadServer
+import NomadHTTPClient
 import NomadTransport
 
 /// By-hand delivery and catch-up against another clone, for admins (and for checking what a
@@ -24,7 +25,7 @@ struct SyncCommand: AsyncParsableCommand {
     }
 
     static func client(_ site: Site) -> SyncClient {
-        SyncClient(transport: URLSessionTransport(), random: site.random, maxDepth: site.limits.maxJSONDepth)
+        SyncClient(transport: PooledHTTPTransport(), random: site.random, maxDepth: site.limits.maxJSONDepth)
     }
 
     struct Push: AsyncParsableCommand {

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import NomadHTTPClient
 import NomadTransport
 import ServiceLifecycle
 import Synchronization
@@ -9,10 +10,23 @@ import Testing
 import Glibc
 #endif
 
-/// The outbound HTTP client against a real server on loopback: it follows no redirect, reads
-/// no answer past its limit, and stops when its task is cancelled.
+/// Both outbound HTTP clients against a real server on loopback: each follows no redirect,
+/// reads no answer past its limit, and stops when its task is cancelled.
 @Suite(.serialized)
 struct TransportBoundsTests {
+    enum Client: String, CaseIterable, CustomTestStringConvertible {
+        case urlSession, pooled
+
+        func make(timeout: TimeInterval, maxResponseBytes: Int = 16 << 20) -> any HTTPTransport {
+            switch self {
+            case .urlSession: URLSessionTransport(timeout: timeout, maxResponseBytes: maxResponseBytes)
+            case .pooled: PooledHTTPTransport(timeout: timeout, maxResponseBytes: maxResponseBytes)
+            }
+        }
+
+        var testDescription: String { rawValue }
+    }
+
     /// A server with `/redirect` (307 to `/target`), `/target` and `/big` (1 MiB).
     final class Hits: Sendable {
         let count = Mutex(0)
@@ -45,9 +59,9 @@ struct TransportBoundsTests {
         return (port, group, task, hits)
     }
 
-    @Test func aRedirectIsReturnedNotFollowed() async throws {
+    @Test(arguments: Client.allCases) func aRedirectIsReturnedNotFollowed(client: Client) async throws {
         let server = try await Self.server()
-        let response = try await URLSessionTransport(timeout: 20).send(
+        let response = try await client.make(timeout: 20).send(
             OutboundRequest(method: "POST", url: "http://127.0.0.1:\(server.port)/redirect", body: Array("{}".utf8)))
         #expect(response.status == 307)
         #expect(server.hits.value == 0, "the signed request was re-sent to the redirect target")
@@ -55,22 +69,21 @@ struct TransportBoundsTests {
         _ = try? await server.task.value
     }
 
-    @Test func anAnswerOverTheLimitIsRefused() async throws {
+    @Test(arguments: Client.allCases) func anAnswerOverTheLimitIsRefused(client: Client) async throws {
         let server = try await Self.server()
         let url = "http://127.0.0.1:\(server.port)/big"
         await #expect(throws: TransportError.self) {
-            _ = try await URLSessionTransport(timeout: 5, maxResponseBytes: 64 * 1024).send(OutboundRequest(method: "GET", url: url))
+            _ = try await client.make(timeout: 5, maxResponseBytes: 64 * 1024).send(OutboundRequest(method: "GET", url: url))
         }
-        let whole = try await URLSessionTransport(timeout: 5, maxResponseBytes: 2 << 20).send(OutboundRequest(method: "GET", url: url))
+        let whole = try await client.make(timeout: 5, maxResponseBytes: 2 << 20).send(OutboundRequest(method: "GET", url: url))
         #expect(whole.body.count == 1 << 20)
         await server.group.triggerGracefulShutdown()
         _ = try? await server.task.value
     }
 
-    @Test func cancellingTheTaskEndsARequestToAPeerThatNeverAnswers() async throws {
-        // A socket that accepts connections (the kernel's backlog) and never answers.
+    /// A socket that accepts connections (the kernel's backlog) and never answers; its port.
+    static func silentPeer() -> (fd: Int32, port: Int) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -78,8 +91,33 @@ struct TransportBoundsTests {
         _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
         _ = listen(fd, 8)
         _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        let port = Int(UInt16(bigEndian: addr.sin_port))
-        let transport = URLSessionTransport(timeout: 60)
+        return (fd, Int(UInt16(bigEndian: addr.sin_port)))
+    }
+
+    @Test(arguments: Client.allCases) func aPeerThatNeverAnswersTimesOut(client: Client) async throws {
+        let (fd, port) = Self.silentPeer()
+        defer { close(fd) }
+        let started = Date()
+        await #expect(throws: TransportError.self) {
+            _ = try await client.make(timeout: 1).send(OutboundRequest(method: "POST", url: "http://127.0.0.1:\(port)/", body: [1, 2, 3]))
+        }
+        #expect(Date().timeIntervalSince(started) < 10, "the request outlived its timeout")
+    }
+
+    @Test(arguments: Client.allCases) func aDownloadWritesTheWholeBodyToAFile(client: Client) async throws {
+        let server = try await Self.server()
+        let answer = try await client.make(timeout: 10).download(OutboundRequest(method: "GET", url: "http://127.0.0.1:\(server.port)/big"))
+        defer { try? FileManager.default.removeItem(at: answer.file) }
+        #expect(answer.status == 200)
+        #expect(try Data(contentsOf: answer.file) == Data(String(repeating: "x", count: 1 << 20).utf8))
+        await server.group.triggerGracefulShutdown()
+        _ = try? await server.task.value
+    }
+
+    @Test(arguments: Client.allCases) func cancellingTheTaskEndsARequestToAPeerThatNeverAnswers(client: Client) async throws {
+        let (fd, port) = Self.silentPeer()
+        defer { close(fd) }
+        let transport = client.make(timeout: 60)
         let started = Date()
         let task = Task { try await transport.send(OutboundRequest(method: "GET", url: "http://127.0.0.1:\(port)/")) }
         try await Task.sleep(for: .milliseconds(300))
@@ -88,9 +126,9 @@ struct TransportBoundsTests {
         #expect(Date().timeIntervalSince(started) < 10, "the request outlived its cancelled task")
     }
 
-    @Test func manyRequestsCancelledAtAnyMomentAllEnd() async throws {
+    @Test(arguments: Client.allCases) func manyRequestsCancelledAtAnyMomentAllEnd(client: Client) async throws {
         let server = try await Self.server()
-        let transport = URLSessionTransport(timeout: 60)
+        let transport = client.make(timeout: 60)
         let ended = Hits()
         let count = 200
         // A node shutting down mid-pass cancels requests at every stage: before the session has
