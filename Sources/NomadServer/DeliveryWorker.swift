@@ -112,41 +112,81 @@ public struct DeliveryWorker: Service {
 
     // MARK: Delivery
 
-    /// Sends `first`, then the next packet for the same location while it keeps acknowledging
-    /// and entries remain (at most 64 packets: the next pass continues).
+    /// Sends `first`, then the following packets for the same location while it keeps
+    /// acknowledging and entries remain (at most 64 packets: the next pass continues). Up to
+    /// `packetsInFlight` go at once: the next packet is built and sent while the receiver
+    /// replays the one before, so the two sites work at the same time instead of in turn.
+    /// After a failure nothing more is sent in this pass; answers already on their way are
+    /// still recorded (an acknowledgement always, only the first failure, so one bad pass
+    /// counts once in the backoff).
     func deliver(_ first: SendAction) async {
-        var action = first
-        let clock = site.clock
-        for _ in 0..<64 {
-            let answer: PeerAnswer<DeliveryAnswer>
-            do {
-                answer = await client.post(action.body, to: action.urls, keys: try keys(action.channel), keyURL: action.keyURL,
-                                           now: { clock.nowMilliseconds() })
-            } catch {
-                return logger.error("cannot open the channel key", metadata: ["channel": "\(action.channel.nickname)", "error": "\(error)"])
-            }
-            let event: SendEvent
-            do { event = try planner.record(answer, of: action) } catch {
-                return logger.error("cannot record a delivery", metadata: ["error": "\(error)"])
-            }
-            let metadata: Logger.Metadata = ["channel": "\(action.channel.nickname)", "location": "\(action.location.url)"]
-            switch event {
-            case .acked(_, let more, let wasOffline):
-                metrics.packetOut(status: action.isHeartbeat ? "heartbeat" : "acked")
-                if wasOffline { logger.info("location is back online", metadata: metadata) }
-                guard more else { return }
-                do { action = try planner.send(channel: action.channel, to: action.location) } catch {
-                    return logger.error("cannot build a packet", metadata: metadata.merging(["error": "\(error)"]) { a, _ in a })
+        let keys: SigningKeyPair
+        do { keys = try self.keys(first.channel) } catch {
+            return logger.error("cannot open the channel key", metadata: ["channel": "\(first.channel.nickname)", "error": "\(error)"])
+        }
+        let client = self.client, clock = site.clock
+        await withTaskGroup(of: (SendAction, PeerAnswer<DeliveryAnswer>).self) { group in
+            var inFlight = 0, sent = 0
+            var last: SendAction? = first
+            var stopped = false
+            func launch(_ action: SendAction) {
+                group.addTask {
+                    (action, await client.post(action.body, to: action.urls, keys: keys, keyURL: action.keyURL, now: { clock.nowMilliseconds() }))
                 }
-            case .healed(let report, let reason):
-                metrics.packetOut(status: "refused")
-                return NodeEvents.log(report, channel: action.channel.nickname, because: reason, logger: logger)
-            case .failed(let reason, let unreachable, let retryAt, _):
-                metrics.packetOut(status: unreachable ? "unreachable" : "refused")
-                return logger.notice("delivery failed; will retry", metadata: metadata.merging([
-                    "reason": "\(reason.prefix(300))", "retry_in_ms": "\(retryDelay(retryAt))",
-                ]) { a, _ in a })
+                inFlight += 1
+                sent += 1
+                last = action
             }
+            launch(first)
+            while inFlight > 0 {
+                if !stopped, inFlight < Self.packetsInFlight, sent < 64, let previous = last {
+                    do {
+                        if let next = try planner.send(after: previous) {
+                            launch(next)
+                            continue
+                        }
+                        last = nil  // nothing more queued: wait for the answers
+                    } catch {
+                        logger.error("cannot build a packet", metadata: ["channel": "\(previous.channel.nickname)", "error": "\(error)"])
+                        stopped = true
+                    }
+                }
+                guard let (action, answer) = await group.next() else { break }
+                inFlight -= 1
+                if stopped, case .unreachable = answer { continue }
+                if stopped, case .refused = answer { continue }
+                if !record(answer, of: action) { stopped = true }
+            }
+        }
+    }
+
+    /// Packets sent to one location before the first is answered.
+    static let packetsInFlight = 2
+
+    /// Records one answer and logs what it meant; false when delivery to that location should
+    /// stop for this pass.
+    func record(_ answer: PeerAnswer<DeliveryAnswer>, of action: SendAction) -> Bool {
+        let event: SendEvent
+        do { event = try planner.record(answer, of: action) } catch {
+            logger.error("cannot record a delivery", metadata: ["error": "\(error)"])
+            return false
+        }
+        let metadata: Logger.Metadata = ["channel": "\(action.channel.nickname)", "location": "\(action.location.url)"]
+        switch event {
+        case .acked(_, _, let wasOffline):
+            metrics.packetOut(status: action.isHeartbeat ? "heartbeat" : "acked")
+            if wasOffline { logger.info("location is back online", metadata: metadata) }
+            return true
+        case .healed(let report, let reason):
+            metrics.packetOut(status: "refused")
+            NodeEvents.log(report, channel: action.channel.nickname, because: reason, logger: logger)
+            return false
+        case .failed(let reason, let unreachable, let retryAt, _):
+            metrics.packetOut(status: unreachable ? "unreachable" : "refused")
+            logger.notice("delivery failed; will retry", metadata: metadata.merging([
+                "reason": "\(reason.prefix(300))", "retry_in_ms": "\(retryDelay(retryAt))",
+            ]) { a, _ in a })
+            return false
         }
     }
 

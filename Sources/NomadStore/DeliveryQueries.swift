@@ -54,12 +54,13 @@ extension StoreTransaction {
     }
 
     /// The oldest queued entries for `siteID`, at most `limit`.
-    public func queued(channel: Int64, for siteID: SiteID, limit: Int) throws -> [QueuedEntry] {
+    /// The oldest entries queued for `siteID` after outbox position `after` (0: from the start).
+    public func queued(channel: Int64, for siteID: SiteID, after: Int64 = 0, limit: Int) throws -> [QueuedEntry] {
         try Row.fetchAll(try db.cachedStatement(sql: """
             SELECT e.position AS position, e.id, e.origin, e.seq, e.hlc, e.entity, e.key, e.op, e.body
             FROM outbox o JOIN entry e ON e.position = o.position
-            WHERE o.channel = ? AND o.site_id = ? ORDER BY o.position LIMIT ?
-            """), arguments: [channel, siteID.text, limit]).map { QueuedEntry(position: $0["position"], entry: try entry(from: $0)) }
+            WHERE o.channel = ? AND o.site_id = ? AND o.position > ? ORDER BY o.position LIMIT ?
+            """), arguments: [channel, siteID.text, after, limit]).map { QueuedEntry(position: $0["position"], entry: try entry(from: $0)) }
     }
 
     /// Removes acknowledged entries from the outbox.

@@ -61,6 +61,27 @@ import Testing
         #expect(try planner.plan(channel: try Self.channel(a), heartbeatsAsOf: passStart).sends.map(\.packet.entryCount) == [1])
     }
 
+    @Test func thePacketAfterOneInFlightCarriesTheEntriesQueuedAfterIt() throws {
+        let (a, b, planner) = try Self.pair(); defer { a.remove(); b.remove() }
+        _ = try a.site.append(nickname: "alice", (0..<1_200).map { Change(entity: "item", key: "k\($0)", op: .put, body: "{}") })
+        let first = try #require(try planner.sends(channel: try Self.channel(a)).first)
+        let second = try #require(try planner.send(after: first))
+        let third = try #require(try planner.send(after: second))
+        #expect([first, second, third].map(\.packet.entryCount) == [500, 500, 200])
+        #expect(Set(first.packet.positions + second.packet.positions + third.packet.positions).count == 1_200)
+        #expect(try planner.send(after: third) == nil)
+    }
+
+    @Test func nothingFollowsAHeartbeat() throws {
+        let (a, b, planner) = try Self.pair(); defer { a.remove(); b.remove() }
+        let heartbeat = try planner.send(channel: try Self.channel(a), to: try #require(try a.site.liveLocations(of: try Self.channel(a)).first {
+            $0.siteID != (try a.site.identity().siteID)
+        }))
+        #expect(heartbeat.isHeartbeat)
+        _ = try a.put("alice", "k", "{}")
+        #expect(try planner.send(after: heartbeat) == nil)
+    }
+
     @Test func queuedEntriesAreDueAtOnceAndAnAckEmptiesTheQueue() throws {
         let (a, b, planner) = try Self.pair(); defer { a.remove(); b.remove() }
         _ = try a.put("alice", "k", "{}")

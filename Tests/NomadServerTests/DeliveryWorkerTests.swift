@@ -28,14 +28,46 @@ final class ScriptedTransport: HTTPTransport {
     }
 }
 
+/// A transport that answers every request after `delay` (an acknowledgement, or no answer at
+/// all), counting requests and the most it had in hand at once.
+final class PacedTransport: HTTPTransport {
+    let delay: Duration
+    let unreachable: Bool
+    private let state = Mutex<(requests: Int, now: Int, most: Int)>((0, 0, 0))
+
+    init(delay: Duration, unreachable: Bool = false) {
+        self.delay = delay
+        self.unreachable = unreachable
+    }
+
+    var requests: Int { state.withLock { $0.requests } }
+    var mostAtOnce: Int { state.withLock { $0.most } }
+
+    func send(_ request: OutboundRequest) async throws -> InboundResponse {
+        state.withLock {
+            $0.requests += 1
+            $0.now += 1
+            $0.most = max($0.most, $0.now)
+        }
+        defer { state.withLock { $0.now -= 1 } }
+        try await Task.sleep(for: delay)
+        if unreachable { throw TransportError(url: request.url, reason: "connection refused") }
+        return InboundResponse(status: 200, body: Data(DeliveryWorkerTests.ack.utf8))
+    }
+}
+
 /// The outbox of site A (alice cloned to B), drained by A's delivery worker over a scripted transport.
 struct DeliveryFixture {
     let a: LocalSite
     let b: LocalSite
-    let transport = ScriptedTransport()
+    let transport: any HTTPTransport
     let worker: DeliveryWorker
 
-    init() throws {
+    /// The scripted transport (the fixture's default).
+    var scripted: ScriptedTransport { transport as! ScriptedTransport }
+
+    init(transport: any HTTPTransport = ScriptedTransport()) throws {
+        self.transport = transport
         let clock = ManualClock(milliseconds: 1_763_700_000_000)
         a = try LocalSite(url: "http://127.0.0.1:1", seed: 21, clock: clock)
         b = try LocalSite(url: "http://127.0.0.1:2", seed: 22, clock: clock)
@@ -86,18 +118,18 @@ struct DeliveryFixture {
         let f = try DeliveryFixture()
         defer { f.remove() }
         try f.change(3)
-        f.transport.answer(.status(200, Self.ack))
+        f.scripted.answer(.status(200, Self.ack))
         await f.worker.runOnce()
         #expect(try f.bStatus.outbox == 0)
-        #expect(f.transport.requests.first?.url == "http://127.0.0.1:2/zot")
-        #expect(f.transport.requests.first?.header("Signature")?.contains("keyId=\"http://127.0.0.1:1/channel/alice#ed25519\"") == true)
+        #expect(f.scripted.requests.first?.url == "http://127.0.0.1:2/zot")
+        #expect(f.scripted.requests.first?.header("Signature")?.contains("keyId=\"http://127.0.0.1:1/channel/alice#ed25519\"") == true)
     }
 
     @Test func a5xxAnswerKeepsTheOutboxAndBacksOff() async throws {
         let f = try DeliveryFixture()
         defer { f.remove() }
         try f.change(3)
-        f.transport.answer(.status(503, #"{"success":false,"message":"busy"}"#))
+        f.scripted.answer(.status(503, #"{"success":false,"message":"busy"}"#))
         await f.worker.runOnce()
         #expect(try f.bStatus.outbox == 3)
         // It answered, so it is not offline: status says it refuses, and why.
@@ -107,16 +139,16 @@ struct DeliveryFixture {
         #expect(plan.sends.isEmpty)
         #expect((plan.wakeAt ?? 0) > f.a.clock.nowMilliseconds())
         // Nothing is sent again before the backoff has passed.
-        let sent = f.transport.requests.count
+        let sent = f.scripted.requests.count
         await f.worker.runOnce()
-        #expect(f.transport.requests.count == sent)
+        #expect(f.scripted.requests.count == sent)
     }
 
     @Test func a200WithSuccessFalseIsNotAnAcknowledgement() async throws {
         let f = try DeliveryFixture()
         defer { f.remove() }
         try f.change(2)
-        f.transport.answer(.status(200, #"{"success":false,"message":"not today"}"#))
+        f.scripted.answer(.status(200, #"{"success":false,"message":"not today"}"#))
         await f.worker.runOnce()
         #expect(try f.bStatus.outbox == 2)
         #expect(try f.bStatus.lastError?.contains("not today") == true)
@@ -126,11 +158,11 @@ struct DeliveryFixture {
         let f = try DeliveryFixture()
         defer { f.remove() }
         try f.change(2)
-        f.transport.answer(.unreachable)
+        f.scripted.answer(.unreachable)
         await f.worker.runOnce()
         #expect(try f.bStatus.state == .offline)
         #expect(try f.bStatus.outbox == 2)
-        f.transport.answer(.status(200, Self.ack))
+        f.scripted.answer(.status(200, Self.ack))
         await f.passLater()
         #expect(try f.bStatus.outbox == 0)
         #expect(try f.bStatus.state != .offline)
@@ -140,11 +172,11 @@ struct DeliveryFixture {
         let f = try DeliveryFixture()
         defer { f.remove() }
         try f.change(1)
-        f.transport.answer(.unreachable)
+        f.scripted.answer(.unreachable)
         await f.worker.runOnce()
         #expect(try f.bStatus.state == .offline)
         try f.a.site.heard(channel: try f.a.site.channel(nickname: "alice"), from: try f.b.site.identity().siteID, vector: nil, digest: nil)
-        f.transport.answer(.status(200, Self.ack))
+        f.scripted.answer(.status(200, Self.ack))
         await f.worker.runOnce()  // no clock advance: the backoff was cleared
         #expect(try f.bStatus.outbox == 0)
     }
@@ -157,11 +189,35 @@ struct DeliveryFixture {
         location.fallbacks = ["http://127.0.0.1:3", "http://127.0.0.1:4"]
         let action = try f.worker.planner.send(channel: channel, to: location)
         #expect(action.urls == ["http://127.0.0.1:2", "http://127.0.0.1:3", "http://127.0.0.1:4"])
-        f.transport.answer(.unreachable)
+        f.scripted.answer(.unreachable)
         let answer = await f.worker.client.post(action.body, to: action.urls, keys: try f.a.site.channelKeys(channel),
                                                 keyURL: action.keyURL, now: { 0 })
         guard case .unreachable = answer else { Issue.record("expected no answer, got \(answer)"); return }
-        #expect(f.transport.requests.map(\.url) == ["http://127.0.0.1:2/zot", "http://127.0.0.1:3/zot", "http://127.0.0.1:4/zot"])
+        #expect(f.scripted.requests.map(\.url) == ["http://127.0.0.1:2/zot", "http://127.0.0.1:3/zot", "http://127.0.0.1:4/zot"])
+    }
+
+    @Test func packetsToOneLocationGoTwoAtATimeAndEachEntryOnce() async throws {
+        let f = try DeliveryFixture(transport: PacedTransport(delay: .milliseconds(50)))
+        defer { f.remove() }
+        try f.a.site.append(nickname: "alice", (0..<1_200).map { Change(entity: "item", key: "k\($0)", op: .put, body: "{}") })
+        await f.worker.runOnce()
+        let paced = try #require(f.transport as? PacedTransport)
+        #expect(try f.bStatus.outbox == 0)
+        #expect(paced.requests == 3)  // 500 + 500 + 200: no packet carried what another did
+        #expect(paced.mostAtOnce == 2)
+    }
+
+    @Test func afterAFailureNothingMoreGoesAndTheBackoffCountsOnce() async throws {
+        let f = try DeliveryFixture(transport: PacedTransport(delay: .milliseconds(50), unreachable: true))
+        defer { f.remove() }
+        try f.a.site.append(nickname: "alice", (0..<1_200).map { Change(entity: "item", key: "k\($0)", op: .put, body: "{}") })
+        await f.worker.runOnce()
+        let paced = try #require(f.transport as? PacedTransport)
+        #expect(paced.requests == 2)  // the two already in flight; nothing after the failure
+        #expect(try f.bStatus.outbox == 1_200)
+        let plan = try f.worker.planner.plan(channel: try f.a.site.channel(nickname: "alice"))
+        // One failure: a retry within the first step of the backoff (1 s), not the second.
+        #expect(try #require(plan.wakeAt) <= f.a.clock.nowMilliseconds() + 1_000)
     }
 
     @Test func backoffGrowsExponentiallyWithJitterUpToTheCap() {

@@ -74,11 +74,22 @@ public struct DeliveryPlanner: Sendable {
         try send(channel: channel, to: location, keyURL: try keyURL(channel))
     }
 
-    func send(channel: HostedChannel, to location: Location, keyURL: String) throws -> SendAction {
-        let packet = try site.nextPacket(channel: channel.nickname, to: location, maxEntries: policy.packetEntries,
+    func send(channel: HostedChannel, to location: Location, keyURL: String, after: Int64 = 0) throws -> SendAction {
+        let packet = try site.nextPacket(channel: channel.nickname, to: location, after: after, maxEntries: policy.packetEntries,
                                          maxBytes: policy.packetBytes)
         return SendAction(channel: channel, location: location, packet: packet, body: Array(try WireJSON.encode(packet.envelope).utf8),
                           keyURL: keyURL)
+    }
+
+    /// The packet that follows `previous` (still in flight) to the same location: the entries
+    /// queued after its last one, or nil when none are (or `previous` was a heartbeat). The
+    /// delivery worker sends it without waiting for `previous`'s answer, so building, sending
+    /// and the receiver's replay overlap; a receiver that gets it first holds its entries
+    /// until `previous`'s arrive (entries may come in any order, docs/PROTOCOL.md §3).
+    public func send(after previous: SendAction) throws -> SendAction? {
+        guard let last = previous.packet.positions.last else { return nil }
+        let next = try send(channel: previous.channel, to: previous.location, keyURL: previous.keyURL, after: last)
+        return next.isHeartbeat ? nil : next
     }
 
     /// One pull per origin this site lacks entries of (DESIGN §5 catch-up): from the clone that

@@ -48,10 +48,10 @@ extension Site {
         }
     }
 
-    /// The next packet for `location`: the oldest queued entries (at most `maxEntries`, and
-    /// under `maxBytes` of entry bodies), with our vector and digest. With nothing queued it is
-    /// a heartbeat (no entries).
-    public func nextPacket(channel nickname: String, to location: Location, maxEntries: Int? = nil,
+    /// The next packet for `location`: the oldest queued entries (after outbox position `after`,
+    /// the last one of a packet still in flight), at most `maxEntries` and under `maxBytes` of
+    /// entry bodies, with our vector and digest. With nothing queued it is a heartbeat (no entries).
+    public func nextPacket(channel nickname: String, to location: Location, after: Int64 = 0, maxEntries: Int? = nil,
                            maxBytes: Int = 2 * 1024 * 1024) throws -> OutboundPacket {
         let site = try identity()
         let limit = min(maxEntries ?? limits.maxEntriesPerPacket, limits.maxEntriesPerPacket)
@@ -60,7 +60,7 @@ extension Site {
             // A rekeyed channel signs with its new key: every packet carries the `key` entries,
             // so a clone that has not applied them yet can tell the new id is this channel's.
             let rekeys = try Self.keyEntries(of: channel, in: tx)
-            return (channel, try tx.queued(channel: channel.rowID, for: location.siteID, limit: limit),
+            return (channel, try tx.queued(channel: channel.rowID, for: location.siteID, after: after, limit: limit),
                     try tx.vector(channel: channel.rowID), rekeys)
         }
         var taken: [QueuedEntry] = []
