@@ -14,10 +14,16 @@ public enum JSONText {
 
     /// Counts `[`/`{` nesting outside strings.
     public static func checkDepth(_ text: String, what: String, maxDepth: Int) throws {
+        var text = text
+        try text.withUTF8 { try checkDepth(bytes: UnsafeRawBufferPointer($0), what: what, maxDepth: maxDepth) }
+    }
+
+    /// The same over raw bytes (a packet as it came off the wire), without making a `String`.
+    public static func checkDepth(bytes: UnsafeRawBufferPointer, what: String, maxDepth: Int) throws {
         var depth = 0
         var inString = false
         var escaped = false
-        for c in text.utf8 {
+        for c in bytes {
             if inString {
                 if escaped { escaped = false } else if c == 92 { escaped = true } else if c == 34 { inString = false }
                 continue

@@ -24,7 +24,7 @@ public enum WireJSON {
     /// Decodes, turning Foundation's errors into a `ModelError` that names the field at fault.
     public static func decode<T: Decodable>(_ type: T.Type, from data: Data, what: String,
                                             maxDepth: Int = WireLimits.standard.maxJSONDepth) throws -> T {
-        try JSONText.checkDepth(String(decoding: data, as: UTF8.self), what: what, maxDepth: maxDepth)
+        try data.withUnsafeBytes { try JSONText.checkDepth(bytes: $0, what: what, maxDepth: maxDepth) }
         do {
             return try JSONDecoder().decode(type, from: data)
         } catch let error as ModelError {
