@@ -157,6 +157,13 @@ public struct StoreTransaction {
         return try Row.fetchAll(db, sql: sql, arguments: args).map(entry(from:))
     }
 
+    /// A page of the log in arrival order: the entries after log position `afterPosition`.
+    public func entries(channel: Int64, afterPosition: Int64, limit: Int) throws -> [(position: Int64, entry: ChangeEntry)] {
+        try Row.fetchAll(try db.cachedStatement(sql: """
+            SELECT position, \(Self.entryColumns) FROM entry WHERE channel = ? AND position > ? ORDER BY position LIMIT ?
+            """), arguments: [channel, afterPosition, limit]).map { (position: $0["position"], entry: try entry(from: $0)) }
+    }
+
     public func entryCount(channel: Int64) throws -> Int {
         try Int.fetchOne(try db.cachedStatement(sql: "SELECT COUNT(*) FROM entry WHERE channel = ?"), arguments: [channel]) ?? 0
     }

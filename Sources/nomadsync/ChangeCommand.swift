@@ -55,20 +55,10 @@ struct ChangeCommand: ParsableCommand {
     }
 }
 
-/// Reads a JSON-lines file; a bad line names its number and nothing is used.
+/// Reads a JSON-lines file whole; a bad line names its number and nothing is used.
 enum JSONLines {
     static func read<T: Decodable>(_ path: String, what: String) throws -> [T] {
-        guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read \(path)") }
-        var out: [T] = []
-        for (index, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let text = line.trimmingCharacters(in: .whitespaces)
-            if text.isEmpty { continue }
-            do {
-                out.append(try WireJSON.decode(T.self, from: text, what: what))
-            } catch {
-                throw CLIError("\(path) line \(index + 1): \(error); nothing was applied")
-            }
-        }
-        return out
+        var reader = try JSONLinesReader<T>(path: path, what: what)
+        return try reader.all()
     }
 }

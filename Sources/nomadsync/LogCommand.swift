@@ -24,8 +24,9 @@ struct LogCommand: ParsableCommand {
                 origin = o
                 seq = n
             }
-            for entry in try options.site().log(nickname: nick, origin: origin, after: seq) {
-                try Output.json(entry)
+            // Page by page: a log of any length is printed with one page in memory.
+            try options.site().forEachLogPage(nickname: nick, origin: origin, after: seq) { page in
+                for entry in page { try Output.json(entry) }
             }
         }
     }
@@ -40,11 +41,10 @@ struct LogCommand: ParsableCommand {
         @Flag(help: "Print the report as JSON.") var json = false
 
         func run() throws {
-            let entries: [ChangeEntry] = try JSONLines.read(file, what: "entry")
+            // Streamed: 500 entries at a time from the file, all in one transaction.
+            var reader = try JSONLinesReader<ChangeEntry>(path: file, what: "entry")
             let site = try options.site()
-            var limits = site.limits
-            limits.maxEntriesPerPacket = Int.max
-            let report = try site.replay(nickname: nick, entries, limits: limits)
+            let report = try site.replay(nickname: nick) { try reader.next(500) }
             if json {
                 try Output.json(report)
             } else {

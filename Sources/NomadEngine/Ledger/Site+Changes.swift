@@ -67,6 +67,64 @@ extension Site {
         }
     }
 
+    /// Replays a stream of entries handed over batch by batch (`next` returns nil at the end)
+    /// in one transaction: all of it is applied or, when any batch is refused or `next` throws,
+    /// none of it, while only one batch is in memory at a time (`nomadsync log apply` of a log
+    /// of any length). The report counts the whole stream; `held` is what is still held at the
+    /// end, `missing` and `digest` are as of the end, and the applied entries are not kept.
+    ///
+    /// ```swift
+    /// var reader = try JSONLinesReader<ChangeEntry>(path: "a.jsonl", what: "entry")
+    /// let report = try site.replay(nickname: "alice") { try reader.next(500) }
+    /// ```
+    public func replay(nickname: String, limits overrideLimits: WireLimits? = nil,
+                       batches next: () throws -> [ChangeEntry]?) throws -> ReplayReport {
+        let channel = try channel(nickname: nickname)
+        let engine = ReplayEngine(limits: overrideLimits ?? limits)
+        return try store.write { tx in
+            let heldBefore = try tx.pendingCount(channel: channel.rowID)
+            var total = ReplayReport()
+            while let batch = try next() {
+                guard let record = try tx.channel(rowID: channel.rowID) else { throw EngineError.channelNotFound(nickname) }
+                let report = try engine.apply(batch, to: record, in: tx, now: clock.nowMilliseconds())
+                total.applied += report.applied
+                total.duplicate += report.duplicate
+                total.missing = report.missing
+                total.digest = report.digest
+            }
+            if let record = try tx.channel(rowID: channel.rowID) {
+                try settle(record, in: tx)
+                if total.digest.isEmpty { total.digest = StateDigest(bytes: record.digest).hex }
+            }
+            total.held = max(0, try tx.pendingCount(channel: channel.rowID) - heldBefore)
+            return total
+        }
+    }
+
+    /// The log a page at a time, in arrival order (or one origin's entries after a seq), each
+    /// page read in its own read transaction: memory stays flat in the length of the log.
+    public func forEachLogPage(nickname: String, origin: OriginID? = nil, after seq: UInt64 = 0, pageSize: Int = 1_000,
+                               _ body: ([ChangeEntry]) throws -> Void) throws {
+        let channel = try record(nickname: nickname)
+        let size = max(1, pageSize)
+        if let origin {
+            var after = seq
+            while true {
+                let page = try store.read { try $0.entries(channel: channel.rowID, origin: origin, after: after, limit: size) }
+                guard let last = page.last else { return }
+                try body(page)
+                after = last.seq
+            }
+        }
+        var position: Int64 = 0
+        while true {
+            let page = try store.read { try $0.entries(channel: channel.rowID, afterPosition: position, limit: size) }
+            guard let last = page.last else { return }
+            try body(page.map(\.entry))
+            position = last.position
+        }
+    }
+
     /// The live state rows (tombstones included when `includeDeleted`).
     public func state(nickname: String, entity: String? = nil, includeDeleted: Bool = false) throws -> [StateRow] {
         let channel = try record(nickname: nickname)
