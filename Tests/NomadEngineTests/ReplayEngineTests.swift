@@ -57,6 +57,25 @@ import Testing
         #expect(after.digest == before.digest && after.entries == before.entries && after.vector == before.vector)
     }
 
+    @Test func aStreamReplayedInBatchesIsAppliedWholeOrNotAtAll() throws {
+        let (a, b) = try TestSite.clonedPair(); defer { a.remove(); b.remove() }
+        let entries = try (0..<6).map { try a.put("alice", "k\($0)", "{\"n\":\($0)}") }
+        let victim = entries[4]
+        let tampered = ChangeEntry(id: victim.id, origin: victim.origin, seq: victim.seq, hlc: victim.hlc,
+                                   entity: victim.entity, key: victim.key, op: victim.op, body: "{\"n\":666}")
+        let before = try b.site.channelStatus(nickname: "alice")
+        var bad = [Array(entries[0..<3]), [entries[3], tampered, entries[5]]].makeIterator()
+        #expect(throws: EngineError.self) { try b.site.replay(nickname: "alice") { bad.next() } }
+        let after = try b.site.channelStatus(nickname: "alice")
+        #expect(after.digest == before.digest && after.entries == before.entries)  // the first batch too was rolled back
+        // Out of order across batches: the later half is held, then released by the earlier half.
+        var good = [Array(entries[3...]), Array(entries[0..<3])].makeIterator()
+        let report = try b.site.replay(nickname: "alice") { good.next() }
+        #expect(report.applied == 6 && report.held == 0)
+        #expect(try b.site.channelStatus(nickname: "alice").entries == before.entries + 6)
+        #expect(report.digest == (try b.digest("alice")))
+    }
+
     @Test func reusingAHeldPlaceIsAForkThatChangesNothing() throws {
         let (a, b) = try TestSite.clonedPair(); defer { a.remove(); b.remove() }
         let original = try a.put("alice", "k1", "{\"v\":1}")
