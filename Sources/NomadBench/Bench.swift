@@ -10,7 +10,7 @@ import Foundation
 public struct Bench: Sendable {
     /// The measurements a run can be limited to (`nomadsync bench --only heartbeats,idle`).
     public enum Part: String, CaseIterable, Sendable {
-        case ledger, packets, propagation, heartbeats, catchup, idle
+        case ledger, packets, export, propagation, heartbeats, catchup, idle
     }
 
     /// The parts measured (all by default).
@@ -30,14 +30,14 @@ public struct Bench: Sendable {
     public var propagationChanges: Int
     /// Shared channel counts of the heartbeat measurement.
     public var heartbeatChannels: [Int]
-    /// Entries B lacks when it restarts, in the catch-up measurement.
+    /// Entries B lacks when it restarts, in the catch-up measurement, and entries exported.
     public var catchUpEntries: Int
 
     public init(quick: Bool, entries: Int? = nil, executable: String? = nil, folder: String = NSTemporaryDirectory()) {
         self.entries = entries ?? (quick ? 2_000 : 50_000)
         packets = quick ? 20 : 200
         self.executable = executable
-        idleChannels = quick ? [1, 20] : [1, 200]
+        idleChannels = quick ? [1, 20] : [1, 1_000]
         idleSeconds = quick ? 2 : 10
         propagationChanges = quick ? 20 : 200
         heartbeatChannels = quick ? [1, 5] : [1, 100]
@@ -57,6 +57,10 @@ public struct Bench: Sendable {
         if parts.contains(.packets) {
             progress("sealing and opening \(packets) packets of 500 entries…")
             rows += try PacketBench(entries: 500, rounds: packets).run()
+        }
+        if parts.contains(.export) {
+            progress("export and import of \(catchUpEntries) entries…")
+            rows += try ExportBench(entries: catchUpEntries, folder: work).run()
         }
         if let executable {
             if parts.contains(.propagation) {

@@ -7,13 +7,15 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench",
         abstract: "Measure the hot paths beside raw references run in the same process, as ratios.",
         discussion: """
-            Three sites in a temporary folder (real SQLite files) clone one channel: A appends N changes, B replays \\
-            them from wire JSON; the raw reference runs the same SQL for the same rows through SQLite's C API. Packets \\
-            of 500 entries are sealed, signed, verified and opened; the raw reference runs the same libsodium \\
-            primitives on the same byte counts. Three real nodes (this executable's serve) time a change \
-            posted on A until B and C committed it, beside a bare HTTP round trip; an idle node with 1 and 200 \
-            channels is measured for CPU and memory. Build with -c release for figures worth comparing \\
-            (docs/PERFORMANCE.md). It fails only if something breaks, never on a time.
+            Three sites in a temporary folder (real SQLite files) clone one channel: A appends N changes, B replays \
+            them from wire JSON; the raw reference runs the same SQL for the same rows through SQLite's C API. Packets \
+            of 500 entries are sealed, signed, verified and opened; the raw reference runs the same libsodium \
+            primitives on the same byte counts. A channel of 100,000 entries is exported and imported, beside local \
+            replay of the same entries. Real nodes (this executable's serve) time a change posted on A until B and C \
+            committed it, beside a bare HTTP round trip; count heartbeat requests between three idle sites sharing 1 \
+            and 100 channels; time a catch-up of 100,000 entries after a restart, beside local replay; and an idle \
+            node with 1 and 1,000 channels is measured for CPU and memory. Build with -c release for figures worth \
+            comparing (docs/PERFORMANCE.md). It fails only if something breaks, never on a time.
 
             Examples:
               nomadsync bench --quick
@@ -21,7 +23,7 @@ struct BenchCommand: AsyncParsableCommand {
               .build/release/nomadsync bench --json > bench.json
             """)
 
-    @Flag(help: "A short run (2,000 entries, 20 packets, idle nodes of 1 and 20 channels for 2 s), as CI does.") var quick = false
+    @Flag(help: "A short run (2,000 entries, 20 packets, a catch-up and an export of 2,000, idle nodes of 1 and 20 channels for 2 s), as CI does.") var quick = false
     @Flag(help: "Print the report as JSON instead of a table.") var json = false
     @Option(help: "Entries to append and replay (default 50,000; 2,000 with --quick).") var entries: Int?
     @Option(help: ArgumentHelp("Measure only these parts, comma-separated: \(Bench.Part.allCases.map(\.rawValue).joined(separator: ", ")).",
