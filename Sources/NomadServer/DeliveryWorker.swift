@@ -47,8 +47,8 @@ public struct DeliveryWorker: Service {
     /// An idle node does not plan every channel at every poll: a pass runs when something
     /// committed to the store since the last one (any process: `Site.changeMarker`), when this
     /// process asked for one (`DeliveryWake`), when the planner's earliest due time (a heartbeat,
-    /// a retry) has come, and at least every `idleRecheckMilliseconds` for the retries of
-    /// messages, webhooks and blob fetches, whose times the planner does not see.
+    /// a retry) or the next retry of a message, webhook or blob fetch (`Site.nextRetry`) has
+    /// come, and at least every `idleRecheckMilliseconds` as a safety net.
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             var marker: Int64?
@@ -63,6 +63,7 @@ public struct DeliveryWorker: Service {
                     marker = current  // read before the pass: what commits during it runs the next one
                     lastPass = now
                     nextDue = await runOnce() ?? now.addingSaturating(configuration.heartbeatMilliseconds)
+                    if let retry = try? site.nextRetry() { nextDue = min(nextDue, retry) }
                 }
                 await wake.wait(milliseconds: configuration.pollMilliseconds)
             }

@@ -44,9 +44,10 @@ public struct NodeConfiguration: Sendable {
     /// Retry delays: 1 s doubling up to 1 h, with jitter.
     public var backoffBaseMilliseconds: UInt64 = 1_000
     public var backoffCapMilliseconds: UInt64 = 3_600_000
-    /// The longest an idle delivery worker goes without a full pass (for retries of messages,
-    /// webhooks and blob fetches, whose due times the planner does not see).
-    public var idleRecheckMilliseconds: UInt64 = 5_000
+    /// The longest an idle delivery worker goes without a full pass. Every due time it knows
+    /// of wakes it earlier (heartbeats, retries of packets, messages, webhooks, blob fetches);
+    /// this is a safety net, and what an idle node with many channels pays for it.
+    public var idleRecheckMilliseconds: UInt64 = 60_000
     /// How often the status page's lag chart takes a sample.
     public var statusSampleMilliseconds: UInt64 = 10_000
 

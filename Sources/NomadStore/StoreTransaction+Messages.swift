@@ -189,6 +189,18 @@ extension StoreTransaction {
                          arguments: [Int64(clamping: now), limit]).map(queuedMessage(from:))
     }
 
+    /// The earliest time after `now` that a message, a webhook or a blob fetch in backoff is
+    /// due again (nil: none is waiting).
+    public func nextRetry(after now: UInt64) throws -> UInt64? {
+        let bound = Int64(clamping: now)
+        let times = try [
+            "SELECT MIN(next_at) FROM message_outbox WHERE next_at > ?",
+            "SELECT MIN(next_at) FROM webhook WHERE next_at > ?",
+            "SELECT MIN(next_at) FROM blob_fetch WHERE next_at > ?",
+        ].compactMap { sql in try Int64.fetchOne(try db.cachedStatement(sql: sql), arguments: [bound]) }
+        return times.min().flatMap { UInt64(exactly: $0) }
+    }
+
     /// Every queued message of a channel (status and tests).
     public func queuedMessages(channel: Int64) throws -> [QueuedMessage] {
         try Row.fetchAll(try db.cachedStatement(sql: "SELECT * FROM message_outbox WHERE channel = ? ORDER BY id"),

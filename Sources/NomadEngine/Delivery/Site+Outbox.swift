@@ -107,6 +107,14 @@ extension Site {
         } + tx.pendingEntries(channel: channel.rowID, entity: "key")
     }
 
+    /// The earliest time after now that a channel message, a webhook post or a blob fetch that
+    /// failed is due again (nil: none waits). The delivery worker wakes for it, so an idle node
+    /// needs no periodic pass to find its retries.
+    public func nextRetry() throws -> UInt64? {
+        let now = clock.nowMilliseconds()
+        return try store.read { try $0.nextRetry(after: now) }
+    }
+
     /// The receiver acknowledged a packet: its entries leave the outbox and the location is
     /// online. Returns whether it had been offline and how many entries stay queued for it.
     @discardableResult
