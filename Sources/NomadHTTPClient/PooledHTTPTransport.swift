@@ -40,6 +40,10 @@ public struct PooledHTTPTransport: HTTPTransport {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow,
                                                      timeout: .init(connect: .seconds(10), read: .seconds(60)))
         configuration.connectionPool = .init(idleTimeout: .seconds(60))
+        // A refused connection fails the request at once, as libcurl does. By default the pool
+        // retries connecting until the connect timeout (10 s), and the delivery worker's pass
+        // would wait that long for every site that is down; delivery has its own backoff.
+        configuration.connectionPool.retryConnectionEstablishment = false
         configuration.httpVersion = .http1Only
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }()

@@ -36,7 +36,7 @@ extension RealProcesses {
                 let process = Process()
                 process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
                 process.arguments = ["python3", PairedServerIntegrationTests.script] + args
-                if !FileManager.default.fileExists(atPath: log) { FileManager.default.createFile(atPath: log, contents: nil) }
+                if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
                 let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
                 handle.seekToEndOfFile()
                 process.standardOutput = handle

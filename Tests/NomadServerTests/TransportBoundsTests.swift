@@ -104,6 +104,16 @@ struct TransportBoundsTests {
         #expect(Date().timeIntervalSince(started) < 10, "the request outlived its timeout")
     }
 
+    @Test(arguments: Client.allCases) func aRefusedConnectionFailsAtOnce(client: Client) async throws {
+        let port = try freePort()  // nothing listens there
+        let started = Date()
+        await #expect(throws: TransportError.self) {
+            _ = try await client.make(timeout: 15).send(OutboundRequest(method: "POST", url: "http://127.0.0.1:\(port)/zot", body: [1]))
+        }
+        // The delivery worker's pass waits for it: a site that is down must not hold it for long.
+        #expect(Date().timeIntervalSince(started) < 3, "a refused connection took \(Date().timeIntervalSince(started)) s to fail")
+    }
+
     @Test(arguments: Client.allCases) func aDownloadWritesTheWholeBodyToAFile(client: Client) async throws {
         let server = try await Self.server()
         let answer = try await client.make(timeout: 10).download(OutboundRequest(method: "GET", url: "http://127.0.0.1:\(server.port)/big"))
