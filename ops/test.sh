@@ -32,5 +32,5 @@ python3 ops/check_openapi.py --fuzz "${NOMADSYNC_API_FUZZ_EXAMPLES:-50}"
 ops/check-proxy.sh
 # Opt-in (installs Chromium): the status page of a live three-site cluster, rendered and checked.
 if [ "${NOMADSYNC_SCREENSHOT:-0}" = 1 ]; then ops/screenshot-status.sh "${TMPDIR:-/tmp}/nomadsync-status-page.png"; fi
-# Every outside-bytes parser under libFuzzer for a bounded time (NOMADSYNC_FUZZ_SECONDS, default 30 each).
-ops/fuzz.sh "${NOMADSYNC_FUZZ_SECONDS:-30}"
+# Every outside-bytes parser under libFuzzer for a bounded time (NOMADSYNC_FUZZ_SECONDS, default 20 each).
+ops/fuzz.sh "${NOMADSYNC_FUZZ_SECONDS:-20}"
