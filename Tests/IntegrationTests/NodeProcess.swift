@@ -37,19 +37,15 @@ private enum PortCounter {
 
 /// Whether something accepts TCP connections on 127.0.0.1:`port` now.
 func isListening(_ port: Int) -> Bool {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { return false }
-    defer { close(fd) }
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_port = in_port_t(UInt16(port).bigEndian)
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    return withUnsafePointer(to: &addr) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    } == 0
+    (try? withLoopbackSocket(port) { fd, address, length in connect(fd, address, length) == 0 }) ?? false
 }
 
 private func canBind(_ port: Int) throws -> Bool {
+    try withLoopbackSocket(port) { fd, address, length in bind(fd, address, length) == 0 }
+}
+
+/// Runs `body` with a new TCP socket and the address 127.0.0.1:`port`, then closes the socket.
+private func withLoopbackSocket(_ port: Int, _ body: (Int32, UnsafePointer<sockaddr>, socklen_t) -> Bool) throws -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw Failure("socket() failed") }
     defer { close(fd) }
@@ -58,8 +54,8 @@ private func canBind(_ port: Int) throws -> Bool {
     addr.sin_port = in_port_t(UInt16(port).bigEndian)
     addr.sin_addr.s_addr = inet_addr("127.0.0.1")
     return withUnsafePointer(to: &addr) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    } == 0
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
 }
 
 /// One site: its own data directory, a random loopback port, and `nomadsync serve` as a real
