@@ -36,8 +36,9 @@ public struct DeliveryPlanner: Sendable {
     /// interval does not turn into one empty `sync` per channel.
     public func plan(channel: HostedChannel, heartbeatsAsOf: UInt64? = nil) throws -> DeliveryPlan {
         let keyURL = try self.keyURL(channel)
-        let (sends, wakeAt) = try sends(channel: channel, keyURL: keyURL, heartbeatsAsOf: heartbeatsAsOf)
-        return DeliveryPlan(sends: sends, pulls: try pulls(channel: channel, keyURL: keyURL), wakeAt: wakeAt)
+        let retired = try site.isRetired(channel)  // read once for both halves of the plan
+        let (sends, wakeAt) = try sends(channel: channel, keyURL: keyURL, heartbeatsAsOf: heartbeatsAsOf, retired: retired)
+        return DeliveryPlan(sends: sends, pulls: try pulls(channel: channel, keyURL: keyURL, retired: retired), wakeAt: wakeAt)
     }
 
     /// The sends of `plan(channel:)` alone.
@@ -46,13 +47,14 @@ public struct DeliveryPlanner: Sendable {
     /// The pulls of `plan(channel:)` alone.
     public func pulls(channel: HostedChannel) throws -> [PullAction] { try pulls(channel: channel, keyURL: try keyURL(channel)) }
 
-    func sends(channel: HostedChannel, keyURL: String, heartbeatsAsOf: UInt64? = nil) throws -> (sends: [SendAction], wakeAt: UInt64?) {
+    func sends(channel: HostedChannel, keyURL: String, heartbeatsAsOf: UInt64? = nil,
+               retired knownRetired: Bool? = nil) throws -> (sends: [SendAction], wakeAt: UInt64?) {
         let now = site.clock.nowMilliseconds()
         let asOf = min(heartbeatsAsOf ?? now, now)
         var sends: [SendAction] = []
         var wakeAt: UInt64?
         // A retired location only sends what is still queued (its own deleted `location` last).
-        let retired = try site.isRetired(channel)
+        let retired = try knownRetired ?? site.isRetired(channel)
         for target in try site.deliveryTargets(channel: channel) where !retired || target.queued > 0 {
             let heartbeatAt = (target.peer.lastDelivered ?? 0).addingSaturating(policy.heartbeatMilliseconds)
             let dueAt = max(target.peer.nextAttempt, target.queued > 0 ? 0 : heartbeatAt)
@@ -94,8 +96,8 @@ public struct DeliveryPlanner: Sendable {
 
     /// One pull per origin this site lacks entries of (DESIGN §5 catch-up): from the clone that
     /// reported them first (online before offline), then any other live clone.
-    func pulls(channel: HostedChannel, keyURL: String) throws -> [PullAction] {
-        guard try !site.isRetired(channel) else { return [] }
+    func pulls(channel: HostedChannel, keyURL: String, retired knownRetired: Bool? = nil) throws -> [PullAction] {
+        guard try !(knownRetired ?? site.isRetired(channel)) else { return [] }
         return try site.catchUpNeeds(channel: channel.nickname, pushGrace: policy.heartbeatMilliseconds).compactMap { need in
             guard let first = need.sources.first else { return nil }
             return PullAction(channel: channel, source: first, origin: need.origin, after: need.after, through: need.through,
