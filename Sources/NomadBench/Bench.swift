@@ -10,7 +10,7 @@ import Foundation
 public struct Bench: Sendable {
     /// The measurements a run can be limited to (`nomadsync bench --only heartbeats,idle`).
     public enum Part: String, CaseIterable, Sendable {
-        case ledger, packets, export, propagation, heartbeats, catchup, idle
+        case ledger, packets, export, propagation, heartbeats, catchup, idle, memory
     }
 
     /// The parts measured (all by default).
@@ -32,6 +32,8 @@ public struct Bench: Sendable {
     public var heartbeatChannels: [Int]
     /// Entries B lacks when it restarts, in the catch-up measurement, and entries exported.
     public var catchUpEntries: Int
+    /// Log lengths whose peak memory the memory measurement compares (short, long).
+    public var memoryEntries: (small: Int, large: Int)
 
     public init(quick: Bool, entries: Int? = nil, executable: String? = nil, folder: String = NSTemporaryDirectory()) {
         self.entries = entries ?? (quick ? 2_000 : 50_000)
@@ -42,6 +44,7 @@ public struct Bench: Sendable {
         propagationChanges = quick ? 20 : 200
         heartbeatChannels = quick ? [1, 5] : [1, 100]
         catchUpEntries = quick ? 2_000 : 100_000
+        memoryEntries = quick ? (1_000, 10_000) : (10_000, 1_000_000)
         self.folder = folder
     }
 
@@ -75,6 +78,10 @@ public struct Bench: Sendable {
             if parts.contains(.catchup) {
                 progress("catch-up of \(catchUpEntries) entries after a restart…")
                 rows += try await CatchUpBench(executable: executable, entries: catchUpEntries, folder: work).run()
+            }
+            if parts.contains(.memory) {
+                progress("peak memory of log show, log apply, export and import: \(memoryEntries.small) and \(memoryEntries.large) entries…")
+                rows += try MemoryBench(executable: executable, small: memoryEntries.small, large: memoryEntries.large, folder: work).run()
             }
             for count in idleChannels where parts.contains(.idle) {
                 progress("an idle node with \(count) channel(s), \(Int(idleSeconds)) s…")

@@ -4,8 +4,8 @@ import NomadEngine
 import NomadModel
 
 /// Export and import of a channel with N entries (the passphrase file a clone or a backup is
-/// made from), beside local replay of the same entries into a clone in the same run. The file
-/// is one sealed document: both hold the whole log in memory (not streamed).
+/// made from), beside local replay of the same entries into a clone in the same run. Both
+/// stream through a real file, as `channel export` and `channel import` do.
 struct ExportBench {
     let entries: Int
     let folder: String
@@ -26,11 +26,21 @@ struct ExportBench {
             })
         }
         let passphrase = SecureBytes(Array("bench passphrase".utf8))
-        var file: [UInt8] = []
-        let export = try seconds { file = try a.exportChannel(nickname: "ch0", passphrase: passphrase, strength: .interactive) }
+        let path = "\(folder)/export.nomad"
+        guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
+              let output = FileHandle(forWritingAtPath: path) else { throw BenchError("cannot write \(path)") }
+        var size = 0
+        let export = try seconds {
+            size = try a.exportChannel(nickname: "ch0", passphrase: passphrase, strength: .interactive) { try output.write(contentsOf: $0) }.bytes
+            try output.close()
+        }
         let b = try Site.open(directory: "\(folder)/export-b", create: true)
         _ = try b.initialise(url: "https://b.export.invalid")
-        let imported = try seconds { _ = try b.importChannel(file, passphrase: passphrase) }
+        guard let input = FileHandle(forReadingAtPath: path) else { throw BenchError("cannot read \(path)") }
+        defer { try? input.close() }
+        let imported = try seconds {
+            _ = try b.importChannel(passphrase: passphrase, from: .init { try input.read(upToCount: $0).map { Array($0) } ?? [] })
+        }
         guard try b.syncStatus(nickname: "ch0").entries >= entries else { throw BenchError("the import holds fewer than \(entries) entries") }
         // The reference: the same entries replayed locally, as they come off the wire.
         let lines = try written.map { try WireJSON.encode($0) }
@@ -42,7 +52,7 @@ struct ExportBench {
             }
         }
         let n = Double(entries)
-        let mib = Double(file.count) / Double(1 << 20)
+        let mib = Double(size) / Double(1 << 20)
         return [
             BenchRow(name: String(format: "export to a passphrase file (%.0f MiB, interactive KDF)", mib), unit: "entries/s", count: entries,
                      ours: n / export, raw: n / local, reference: "local replay of the same entries"),

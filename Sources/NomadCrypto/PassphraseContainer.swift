@@ -9,6 +9,9 @@ import CSodium
 /// "NSPW" | version u8 = 1 | opslimit u64 | memlimit u64 | salt 16 | check 16 | stream header 24
 /// then chunks: length u32 | ciphertext (the first chunk authenticates every header byte)
 /// ```
+/// Every chunk but the last holds exactly 64 KiB of plaintext; the last holds 0…64 KiB.
+/// `Writer` and `Reader` seal and open a container a chunk at a time, so neither side holds
+/// more than a chunk of a file of any size.
 /// `check` is the first 16 bytes of BLAKE2b keyed with the derived key over a fixed label, so a
 /// wrong passphrase is told apart from a damaged file.
 public enum PassphraseContainer {
@@ -37,39 +40,20 @@ public enum PassphraseContainer {
     /// Refuse absurd cost parameters from a hostile file before allocating gigabytes.
     static let maxMemlimit: UInt64 = 1 << 31
 
-    /// Encrypts `plaintext` under `passphrase`.
+    /// Encrypts `plaintext` under `passphrase`, in memory (see `Writer` for a stream).
     public static func seal(_ plaintext: [UInt8], passphrase: SecureBytes, strength: Strength = .moderate,
                             random: any RandomSource) throws -> [UInt8] {
-        Sodium.ensure()
-        let (ops, mem) = strength.limits
-        let salt = random.bytes(saltLength)
-        let key = try deriveKey(passphrase: passphrase, salt: salt, ops: ops, mem: mem)
-        var out = magic + [version]
-        out += be64(ops) + be64(mem) + salt + check(key: key)
-        var state = crypto_secretstream_xchacha20poly1305_state()
-        var header = [UInt8](repeating: 0, count: headerLength)
-        key.withUnsafeBytes { k in
-            _ = crypto_secretstream_xchacha20poly1305_init_push(&state, &header, k.baseAddress!.assumingMemoryBound(to: UInt8.self))
-        }
-        out += header
-        let prefix = out
-        var offset = 0
-        var first = true
-        repeat {
-            let end = min(offset + chunkSize, plaintext.count)
-            let chunk = Array(plaintext[offset..<end])
-            let final = end == plaintext.count
-            let tag = UInt8(final ? crypto_secretstream_xchacha20poly1305_tag_final() : crypto_secretstream_xchacha20poly1305_tag_message())
-            let ad = first ? prefix : []
-            var cipher = [UInt8](repeating: 0, count: chunk.count + Int(crypto_secretstream_xchacha20poly1305_abytes()))
-            var cipherLength: UInt64 = 0
-            _ = crypto_secretstream_xchacha20poly1305_push(&state, &cipher, &cipherLength, chunk, UInt64(chunk.count),
-                                                            ad, UInt64(ad.count), tag)
-            out += be32(UInt32(cipherLength)) + cipher.prefix(Int(cipherLength))
-            offset = end
-            first = false
-        } while offset < plaintext.count
+        var out: [UInt8] = []
+        let writer = try Writer(passphrase: passphrase, strength: strength, random: random) { out += $0 }
+        try plaintext.withUnsafeBytes { try writer.write($0) }
+        try writer.finish()
         return out
+    }
+
+    /// Decrypts a container held in memory. Throws `.wrongPassphrase` or `.damaged(…)`; returns
+    /// nothing partial. (`Reader` opens one chunk at a time.)
+    public static func open(_ file: [UInt8], passphrase: SecureBytes) throws -> [UInt8] {
+        try Reader(passphrase: passphrase, source: .bytes(file)).readAll()
     }
 
     /// The fixed-size start of a container, read and bounded before any key is derived.
@@ -81,14 +65,16 @@ public enum PassphraseContainer {
         package var streamHeader: [UInt8]
         /// Every header byte: the first chunk authenticates them.
         package var prefix: [UInt8]
+
+        /// The header's length in bytes.
+        static var length: Int { magic.count + 1 + 8 + 8 + saltLength + 16 + headerLength }
     }
 
     /// Reads the header, refusing implausible key-derivation costs (a hostile file must not make
     /// this site allocate gigabytes).
     package static func header(of file: [UInt8]) throws -> Header {
         Sodium.ensure()
-        let fixed = magic.count + 1 + 8 + 8 + saltLength + 16 + headerLength
-        guard file.count >= fixed, Array(file.prefix(4)) == magic else {
+        guard file.count >= Header.length, Array(file.prefix(4)) == magic else {
             throw CryptoError.damaged("not a nomadsync encrypted file")
         }
         guard file[4] == version else { throw CryptoError.damaged("unsupported container version \(file[4])") }
@@ -104,49 +90,9 @@ public enum PassphraseContainer {
         return Header(ops: ops, mem: mem, salt: salt, check: storedCheck, streamHeader: streamHeader, prefix: Array(file[0..<cursor]))
     }
 
-    /// Decrypts a container. Throws `.wrongPassphrase` or `.damaged(…)`; returns nothing partial.
-    public static func open(_ file: [UInt8], passphrase: SecureBytes) throws -> [UInt8] {
-        let header = try header(of: file)
-        let key = try deriveKey(passphrase: passphrase, salt: header.salt, ops: header.ops, mem: header.mem)
-        guard sodium_memcmp(check(key: key), header.check, 16) == 0 else { throw CryptoError.wrongPassphrase }
-        return try decryptChunks(file, header: header, key: key)
-    }
-
     /// The chunks after the header, decrypted with `key` (the key derivation already done).
     package static func decryptChunks(_ file: [UInt8], header: Header, key: SecureBytes) throws -> [UInt8] {
-        var cursor = header.prefix.count
-        let prefix = header.prefix
-        var state = crypto_secretstream_xchacha20poly1305_state()
-        let initStatus = key.withUnsafeBytes { k -> Int32 in
-            guard let base = k.baseAddress, k.count == Int(crypto_secretstream_xchacha20poly1305_keybytes()) else { return -1 }
-            return crypto_secretstream_xchacha20poly1305_init_pull(&state, header.streamHeader, base.assumingMemoryBound(to: UInt8.self))
-        }
-        guard initStatus == 0 else { throw CryptoError.damaged("bad stream header") }
-        var plain = [UInt8]()
-        var first = true
-        var finished = false
-        while cursor < file.count {
-            guard !finished else { throw CryptoError.damaged("data after the final chunk") }
-            guard cursor + 4 <= file.count else { throw CryptoError.damaged("truncated chunk length") }
-            let length = Int(readBE32(file, cursor)); cursor += 4
-            guard length >= Int(crypto_secretstream_xchacha20poly1305_abytes()), length <= file.count - cursor else {
-                throw CryptoError.damaged("truncated chunk")
-            }
-            let cipher = Array(file[cursor..<cursor + length]); cursor += length
-            var out = [UInt8](repeating: 0, count: length)
-            var outLength: UInt64 = 0
-            var tag: UInt8 = 0
-            let ad = first ? prefix : []
-            guard crypto_secretstream_xchacha20poly1305_pull(&state, &out, &outLength, &tag, cipher, UInt64(cipher.count),
-                                                              ad, UInt64(ad.count)) == 0 else {
-                throw CryptoError.damaged("a chunk fails authentication")
-            }
-            plain += out.prefix(Int(clamping: outLength))
-            finished = tag == UInt8(crypto_secretstream_xchacha20poly1305_tag_final())
-            first = false
-        }
-        guard finished else { throw CryptoError.damaged("the file is truncated (no final chunk)") }
-        return plain
+        try Reader(key: key, source: .bytes(file)).readAll()
     }
 
     static func deriveKey(passphrase: SecureBytes, salt: [UInt8], ops: UInt64, mem: UInt64) throws -> SecureBytes {

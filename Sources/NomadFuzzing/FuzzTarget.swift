@@ -72,7 +72,16 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
                 if let document = try? WireJSON.decode(ChannelExportDocument.self, from: data, what: "export") { Self.check(document.entries) }
                 return
             }
-            if let document = try? WireJSON.decode(ChannelExportDocument.self, from: Data(plain), what: "export") { Self.check(document.entries) }
+            if let newline = plain.firstIndex(of: UInt8(ascii: "\n")) {
+                // Format 2: a header line, then entry lines (blob bytes between them are not parsed here).
+                _ = try? WireJSON.decode(ChannelExportHeader.self, from: Data(plain[..<newline]), what: "export header")
+                let entries = plain[(newline + 1)...].split(separator: UInt8(ascii: "\n")).prefix(1_000).compactMap {
+                    try? WireJSON.decode(ChangeEntry.self, from: Data($0), what: "entry")
+                }
+                Self.check(entries)
+            } else if let document = try? WireJSON.decode(ChannelExportDocument.self, from: Data(plain), what: "export") {
+                Self.check(document.entries)
+            }
         case .adminBatch:
             _ = try? ChangeBatch.parse(data, limits: Self.limits)
         case .channelMessage:

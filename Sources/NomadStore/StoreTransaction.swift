@@ -329,6 +329,18 @@ extension StoreTransaction {
                          arguments: [channel, entity]).map(entry(from:))
     }
 
+    /// A page of the held entries, by origin and seq: those after (`origin`, `seq`), or from
+    /// the first when `after` is nil.
+    public func pendingEntries(channel: Int64, after: (origin: OriginID, seq: UInt64)?, limit: Int) throws -> [ChangeEntry] {
+        guard let after else {
+            return try Row.fetchAll(try db.cachedStatement(sql: "SELECT \(Self.entryColumns) FROM pending WHERE channel = ? ORDER BY origin, seq LIMIT ?"),
+                                    arguments: [channel, limit]).map(entry(from:))
+        }
+        return try Row.fetchAll(try db.cachedStatement(sql: """
+            SELECT \(Self.entryColumns) FROM pending WHERE channel = ? AND (origin, seq) > (?, ?) ORDER BY origin, seq LIMIT ?
+            """), arguments: [channel, after.origin.text, Self.sqlSeq(after.seq), limit]).map(entry(from:))
+    }
+
     public func pendingEntries(channel: Int64) throws -> [ChangeEntry] {
         try Row.fetchAll(try db.cachedStatement(sql: "SELECT \(Self.entryColumns) FROM pending WHERE channel = ? ORDER BY origin, seq"),
                          arguments: [channel]).map(entry(from:))

@@ -120,11 +120,29 @@ struct ChannelCommand: AsyncParsableCommand {
             guard let strength = PassphraseContainer.Strength(rawValue: kdf) else {
                 throw ValidationError("--kdf must be interactive, moderate or sensitive")
             }
-            let bytes = try options.site().exportChannel(nickname: nick, passphrase: try secret.passphrase(), strength: strength)
-            guard FileManager.default.createFile(atPath: out, contents: Data(bytes), attributes: [.posixPermissions: 0o600]) else {
-                throw CLIError("cannot write \(out)")
+            let site = try options.site()
+            // Written beside the target and renamed into place once complete and on disk: a
+            // failed export leaves no half file under the name asked for.
+            let partial = out + ".partial"
+            guard FileManager.default.createFile(atPath: partial, contents: nil, attributes: [.posixPermissions: 0o600]),
+                  let handle = FileHandle(forWritingAtPath: partial) else {
+                throw CLIError("cannot write \(partial)")
             }
-            Output.message("exported '\(nick)' to \(out) (\(bytes.count) bytes, encrypted)")
+            let report: ExportReport
+            do {
+                report = try site.exportChannel(nickname: nick, passphrase: try secret.passphrase(), strength: strength) {
+                    try handle.write(contentsOf: $0)
+                }
+                try handle.synchronize()
+                try handle.close()
+                if FileManager.default.fileExists(atPath: out) { try FileManager.default.removeItem(atPath: out) }
+                try FileManager.default.moveItem(atPath: partial, toPath: out)
+            } catch {
+                try? handle.close()
+                try? FileManager.default.removeItem(atPath: partial)
+                throw error
+            }
+            Output.message("exported '\(nick)' to \(out) (\(report.entries) entries, \(report.blobs) blobs, \(report.bytes) bytes, encrypted)")
         }
     }
 
@@ -137,10 +155,14 @@ struct ChannelCommand: AsyncParsableCommand {
         @Argument var file: String
 
         func run() async throws {
-            guard let data = FileManager.default.contents(atPath: file) else { throw CLIError("cannot read \(file)") }
+            guard let handle = FileHandle(forReadingAtPath: file) else { throw CLIError("cannot read \(file)") }
+            defer { try? handle.close() }
+            let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
             let site = try options.site()
-            Output.message("opening \(file) (\(data.count / 1024) KiB) and replaying its log…")
-            let report = try site.importChannel(Array(data), passphrase: try secret.passphrase())
+            Output.message("opening \(file) (\(size / 1024) KiB) and replaying its log…")
+            let report = try site.importChannel(passphrase: try secret.passphrase(), from: .init { count in
+                try handle.read(upToCount: count).map { Array($0) } ?? []
+            })
             print(report.channel.portableID.text)
             // Tell every other location now rather than at the node's next pass.
             let announced = await LocationAnnouncer(site: site, transport: PooledHTTPTransport(timeout: 5)).announce(report.channel)

@@ -109,3 +109,76 @@ import Testing
         #expect(throws: CryptoError.self) { try PassphraseContainer.open(Array("hello world".utf8), passphrase: passphrase) }
     }
 }
+
+@Suite struct PassphraseContainerStreamTests {
+    let passphrase = SecureBytes(Array("correct horse battery staple".utf8))
+
+    /// The container a `Writer` makes from `plain` handed over in pieces of `sizes` (cycled).
+    func streamed(_ plain: [UInt8], pieces sizes: [Int], seed: UInt64) throws -> [UInt8] {
+        var out: [UInt8] = []
+        let writer = try PassphraseContainer.Writer(passphrase: passphrase, strength: .interactive, random: SeededRandom(seed: seed)) { out += $0 }
+        var offset = 0, turn = 0
+        while offset < plain.count {
+            let end = min(plain.count, offset + sizes[turn % sizes.count])
+            try writer.write(Array(plain[offset..<end]))
+            offset = end
+            turn += 1
+        }
+        try writer.finish()
+        #expect(writer.bytesWritten == out.count)
+        return out
+    }
+
+    /// The length field of every chunk (the stream header is random, so bytes cannot be compared).
+    func chunkLengths(_ file: [UInt8]) -> [Int] {
+        var cursor = 4 + 1 + 8 + 8 + 16 + 16 + 24
+        var lengths: [Int] = []
+        while cursor + 4 <= file.count {
+            let length = file[cursor..<(cursor + 4)].reduce(0) { $0 << 8 | Int($1) }
+            lengths.append(length)
+            cursor += 4 + length
+        }
+        return lengths
+    }
+
+    @Test(arguments: [0, 1, 65_535, 65_536, 65_537, 131_072, 200_000])
+    func aWriterFedInPiecesCutsTheChunksSealCuts(count: Int) throws {
+        let plain = SeededRandom(seed: 7).bytes(count)
+        let whole = try PassphraseContainer.seal(plain, passphrase: passphrase, strength: .interactive, random: SeededRandom(seed: 3))
+        let pieces = try streamed(plain, pieces: [1, 4_097, 70_000, 13], seed: 3)
+        #expect(pieces.count == whole.count)
+        #expect(chunkLengths(pieces) == chunkLengths(whole))
+        #expect(chunkLengths(pieces).count == max(1, (count + 65_535) / 65_536))
+        #expect(try PassphraseContainer.open(pieces, passphrase: passphrase) == plain)
+    }
+
+    @Test func aReaderReturnsEachChunkThenNilAfterTheVerifiedEnd() throws {
+        let plain = SeededRandom(seed: 9).bytes(150_000)
+        let file = try streamed(plain, pieces: [50_000], seed: 4)
+        let reader = try PassphraseContainer.Reader(passphrase: passphrase, source: .bytes(file))
+        var sizes: [Int] = []
+        var joined: [UInt8] = []
+        while let chunk = try reader.next() {
+            sizes.append(chunk.count)
+            joined += chunk
+        }
+        #expect(sizes == [65_536, 65_536, 18_928])
+        #expect(joined == plain)
+        #expect(try reader.next() == nil)
+    }
+
+    @Test func bytesAfterTheFinalChunkAreRefusedAtTheEnd() throws {
+        let file = try streamed(Array("identity".utf8), pieces: [8], seed: 5)
+        let reader = try PassphraseContainer.Reader(passphrase: passphrase, source: .bytes(file + [0, 0, 0, 0]))
+        #expect(try reader.next() == Array("identity".utf8))
+        #expect(throws: CryptoError.self) { try reader.next() }
+    }
+
+    @Test func aChunkLengthOverTheChunkSizeIsRefusedBeforeReadingIt() throws {
+        var file = try streamed(Array("identity".utf8), pieces: [8], seed: 6)
+        let lengthAt = 4 + 1 + 8 + 8 + 16 + 16 + 24
+        file.replaceSubrange(lengthAt..<(lengthAt + 4), with: [0xff, 0xff, 0xff, 0xf0])
+        let reader = try PassphraseContainer.Reader(passphrase: passphrase, source: .bytes(file))
+        #expect(throws: CryptoError.damaged("implausible chunk length 4294967280")) { try reader.next() }
+    }
+}
