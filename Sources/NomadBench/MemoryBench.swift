@@ -73,7 +73,9 @@ struct MemoryBench {
     }
 
     /// Runs `executable arguments` with its output to `output` and returns its peak resident
-    /// memory in KiB, from wait4's rusage (the kernel's count, not a sample).
+    /// memory in KiB: the kernel's high-water mark of the process (VmHWM), read every 5 ms until
+    /// it exits. (wait4's ru_maxrss would also count this bench's own memory, which the child
+    /// shares between posix_spawn and exec.)
     static func peakKiB(_ executable: String, _ arguments: [String], output: String) throws -> Int {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -86,14 +88,27 @@ struct MemoryBench {
         let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
         guard spawned == 0 else { throw BenchError("cannot start \(executable): \(String(cString: strerror(spawned)))") }
         var status: Int32 = 0
-        var usage = rusage()
-        while wait4(pid, &status, 0, &usage) < 0 {
-            guard errno == EINTR else { throw BenchError("wait4: \(String(cString: strerror(errno)))") }
+        var peak = 0
+        while true {
+            // Read before reaping: once reaped, the process and its counters are gone.
+            if let hwm = highWaterKiB(pid) { peak = max(peak, hwm) }
+            let reaped = waitpid(pid, &status, WNOHANG)
+            if reaped == pid { break }
+            guard reaped == 0 || errno == EINTR else { throw BenchError("waitpid: \(String(cString: strerror(errno)))") }
+            usleep(5_000)
         }
         // WIFEXITED and WEXITSTATUS, spelled out (the C macros are not imported).
         guard status & 0x7f == 0, (status >> 8) & 0xff == 0 else {
             throw BenchError("nomadsync \(arguments.prefix(2).joined(separator: " ")) failed (wait status \(status))")
         }
-        return usage.ru_maxrss
+        guard peak > 0 else { throw BenchError("no memory reading of nomadsync \(arguments.prefix(2).joined(separator: " "))") }
+        return peak
+    }
+
+    /// VmHWM of a live process (Linux /proc), nil once it has exited.
+    static func highWaterKiB(_ pid: pid_t) -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return nil }
+        return Int(line.split(separator: " ").dropFirst().first ?? "")
     }
 }

@@ -23,7 +23,7 @@ struct BenchCommand: AsyncParsableCommand {
               .build/release/nomadsync bench --json > bench.json
             """)
 
-    @Flag(help: "A short run (2,000 entries, 20 packets, a catch-up and an export of 2,000, idle nodes of 1 and 20 channels for 2 s), as CI does.") var quick = false
+    @Flag(help: "A short run (2,000 entries, 20 packets, a catch-up and an export of 2,000, idle nodes of 1 and 20 channels for 2 s, memory at 1,000 and 10,000 entries), as CI does.") var quick = false
     @Flag(help: "Print the report as JSON instead of a table.") var json = false
     @Option(help: "Entries to append and replay (default 50,000; 2,000 with --quick).") var entries: Int?
     @Option(help: ArgumentHelp("Measure only these parts, comma-separated: \(Bench.Part.allCases.map(\.rawValue).joined(separator: ", ")).",

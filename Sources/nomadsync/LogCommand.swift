@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import NomadEngine
 import NomadModel
 
@@ -26,7 +27,9 @@ struct LogCommand: ParsableCommand {
             }
             // Page by page: a log of any length is printed with one page in memory.
             try options.site().forEachLogPage(nickname: nick, origin: origin, after: seq) { page in
-                for entry in page { try Output.json(entry) }
+                var lines: [UInt8] = []
+                for entry in page { lines += entry.wireJSON + [UInt8(ascii: "\n")] }
+                FileHandle.standardOutput.write(Data(lines))
             }
         }
     }

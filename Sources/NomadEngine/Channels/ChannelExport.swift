@@ -85,7 +85,7 @@ extension Site {
     private func writeLines(_ page: [(position: Int64, entry: ChangeEntry)], to writer: PassphraseContainer.Writer,
                             counting written: inout Int) throws -> (position: Int64, entry: ChangeEntry)? {
         for item in page {
-            try writer.write(Array(try WireJSON.encode(item.entry).utf8) + [ExportPlaintext.newline])
+            try writer.write(item.entry.wireJSON + [ExportPlaintext.newline])
         }
         written += page.count
         return page.last

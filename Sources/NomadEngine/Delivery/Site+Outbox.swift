@@ -76,7 +76,7 @@ extension Site {
                             digest: StateDigest(bytes: channel.digest).hex, keys: carried.isEmpty ? nil : carried)
         let sealKey = try Base64URL.decode(location.sealkey, what: "sealkey of \(location.siteID.text)", length: SealKeyPair.publicKeyLength)
         let binding = Envelope.binding(type: .sync, sender: channel.portableID, siteID: site.siteID, recipientSiteID: location.siteID)
-        let payload = try SealedPayload.seal(Array(try WireJSON.encode(data).utf8), to: sealKey, additionalData: binding, random: random)
+        let payload = try SealedPayload.seal(try data.wireJSON(), to: sealKey, additionalData: binding, random: random)
         let envelope = Envelope(type: .sync, sender: channel.portableID, siteID: site.siteID, recipients: [channel.portableID], data: payload)
         return OutboundPacket(envelope: envelope, location: location, positions: taken.map(\.position))
     }

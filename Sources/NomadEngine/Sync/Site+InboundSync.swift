@@ -51,7 +51,7 @@ extension Site {
         }
         let data = SyncData(channel: channel.portableID, from: site.siteID, entries: entries, vector: vector,
                             digest: StateDigest(bytes: channel.digest).hex)
-        let plain = Array(try WireJSON.encode(data).utf8)
+        let plain = try data.wireJSON()
         let sealKey = try Base64URL.decode(recipient.sealkey, what: "recipient sealkey", length: SealKeyPair.publicKeyLength)
         let binding = Envelope.binding(type: .sync, sender: channel.portableID, siteID: site.siteID, recipientSiteID: recipient.siteID)
         let payload = try SealedPayload.seal(plain, to: sealKey, additionalData: binding, random: random)
