@@ -90,7 +90,7 @@ let package = Package(
         ),
         .testTarget(name: "NomadCryptoTests", dependencies: ["NomadCrypto"]),
         .testTarget(name: "NomadModelTests", dependencies: ["NomadModel", "NomadCrypto"]),
-        .testTarget(name: "NomadStoreTests", dependencies: ["NomadStore", "NomadModel", "NomadCrypto"]),
+        .testTarget(name: "NomadStoreTests", dependencies: ["NomadStore", "NomadModel", "NomadCrypto", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "NomadEngineTests", dependencies: ["NomadEngine", "NomadStore", "NomadModel", "NomadCrypto"]),
         .testTarget(name: "NomadTransportTests", dependencies: ["NomadTransport", "NomadModel", "NomadCrypto"]),
         .testTarget(

@@ -304,6 +304,15 @@ enum Schema {
             // is pushing them, catch-up does not pull the same entries as well.
             try db.execute(sql: "ALTER TABLE peer ADD COLUMN last_pushed INTEGER")
         }
+        migrator.registerMigration("v17-log-order-by-channel") { db in
+            // A channel's log and inbound messages in arrival order, page after page: without
+            // these, SQLite took the (channel, id) index and sorted every entry of the channel
+            // for each page (log show of 1,000,000 entries: minutes instead of seconds).
+            try db.execute(sql: """
+                CREATE INDEX entry_by_channel_position ON entry (channel, position);
+                CREATE INDEX inbound_message_by_channel_position ON inbound_message (channel, position);
+                """)
+        }
         return migrator
     }
 }

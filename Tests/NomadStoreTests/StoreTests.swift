@@ -2,6 +2,7 @@ import Foundation
 import NomadCrypto
 import Testing
 @testable import NomadStore
+import GRDB
 
 @Suite struct StoreTests {
     func tempDir() -> String { NSTemporaryDirectory() + "nomadsync-store-\(UUID().uuidString)" }
@@ -35,5 +36,29 @@ import Testing
         let sealed = try a.sealSecret(SecureBytes([1, 2, 3]), random: SystemRandom())
         #expect(try a.openSecret(sealed, what: "test").revealedCopy() == [1, 2, 3])
         #expect(throws: StoreError.secretUnreadable("test")) { try b.openSecret(sealed, what: "test") }
+    }
+}
+
+/// Paging through one channel's log must walk an index in order, not sort the channel's whole
+/// log for every page (quadratic in the length of the log).
+@Suite struct LogPagingPlanTests {
+    func plan(_ sql: String) throws -> String {
+        let dir = NSTemporaryDirectory() + "nomadsync-plan-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try Store.open(directory: dir, create: true, random: SystemRandom())
+        return try store.read { tx in
+            try Row.fetchAll(tx.db, sql: "EXPLAIN QUERY PLAN " + sql).map { $0["detail"] as String }.joined(separator: "; ")
+        }
+    }
+
+    @Test(arguments: [
+        "SELECT position, body FROM entry WHERE channel = 1 AND position > 5 ORDER BY position LIMIT 1000",
+        "SELECT position, body FROM inbound_message WHERE channel = 1 AND position > 5 ORDER BY position LIMIT 1000",
+        "SELECT position, body FROM entry WHERE position > 5 AND channel = 1 AND (local = 0 OR entity = 'inbound') ORDER BY position LIMIT 100",
+    ])
+    func aPageOfOneChannelIsReadInIndexOrder(sql: String) throws {
+        let plan = try plan(sql)
+        #expect(plan.contains("_by_channel_position (channel=? AND position>?)"), "\(plan)")
+        #expect(!plan.contains("TEMP B-TREE"), "\(plan)")
     }
 }
