@@ -36,7 +36,7 @@ struct PacketBench {
         let sealKey = receiver.publicKey
 
         func build() throws -> OutboundRequest {
-            let plain = Array(try WireJSON.encode(data).utf8)
+            let plain = try data.wireJSON()
             let payload = try SealedPayload.seal(plain, to: sealKey, additionalData: binding, random: random)
             let body = Array(try WireJSON.encode(Envelope(type: .sync, sender: channel, siteID: from, recipients: [channel], data: payload)).utf8)
             return try signer.post(url: url, body: body, now: 1_700_000_000_000)

@@ -19,6 +19,9 @@ public enum Base64URL {
     public static func decode(_ text: String, what: String = "value") throws -> [UInt8] {
         Sodium.ensure()
         let utf8 = Array(text.utf8)
+        // libsodium (1.0.18) reads bytes from 0x80 up as signed and takes them for letters:
+        // refuse them first, without a branch on any one byte (the text may hold a key).
+        guard utf8.reduce(0, |) & 0x80 == 0 else { throw CryptoError.badEncoding(what: what) }
         var output = [UInt8](repeating: 0, count: utf8.count * 3 / 4 + 1)
         var written = 0
         var end: UnsafePointer<CChar>? = nil

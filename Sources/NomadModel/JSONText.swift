@@ -20,22 +20,33 @@ public enum JSONText {
 
     /// The same over raw bytes (a packet as it came off the wire), without making a `String`.
     public static func checkDepth(bytes: UnsafeRawBufferPointer, what: String, maxDepth: Int) throws {
+        guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
+        let count = bytes.count
         var depth = 0
-        var inString = false
-        var escaped = false
-        for c in bytes {
-            if inString {
-                if escaped { escaped = false } else if c == 92 { escaped = true } else if c == 34 { inString = false }
+        var index = 0
+        while index < count {
+            switch base[index] {
+            case 34:
+                // Skip the string with memchr (a packet's payload is one string of ~200 KiB): its
+                // end is the first `"` after an even run of backslashes.
+                var from = index + 1
+                while true {
+                    guard let found = memchr(base + from, 34, count - from) else { return }  // unterminated: the parser says so
+                    let quote = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+                    var backslashes = 0
+                    while quote - backslashes - 1 > index, base[quote - backslashes - 1] == 92 { backslashes += 1 }
+                    from = quote + 1
+                    if backslashes % 2 == 0 { break }
+                }
+                index = from
                 continue
-            }
-            switch c {
-            case 34: inString = true
             case 91, 123:
                 depth += 1
                 if depth > maxDepth { throw ModelError.tooLarge("\(what) nests deeper than \(maxDepth) levels") }
             case 93, 125: depth -= 1
             default: break
             }
+            index += 1
         }
     }
 }

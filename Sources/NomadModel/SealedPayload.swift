@@ -29,7 +29,7 @@ public struct SealedPayload: Sendable, Equatable, Codable {
         let nonce = random.bytes(XChaCha20Poly1305.nonceLength)
         let cipher = try XChaCha20Poly1305.seal(plaintext, key: contentKey, nonce: nonce, additionalData: additionalData)
         let sealedKey = try SealKeyPair.seal(contentKey.revealedCopy(), to: recipientSealKey)
-        return SealedPayload(key: Base64URL.encode(sealedKey), iv: Base64URL.encode(nonce), data: Base64URL.encode(cipher))
+        return SealedPayload(key: Base64URL.encode(sealedKey), iv: Base64URL.encode(nonce), data: Base64URL.encodePublic(cipher))
     }
 
     /// Opens a payload addressed to `keys`. Fails if anything, including the binding, differs.
@@ -40,7 +40,7 @@ public struct SealedPayload: Sendable, Equatable, Codable {
         }
         let sealedKey = try Base64URL.decode(key, what: "data.key")
         let nonce = try Base64URL.decode(iv, what: "data.iv", length: XChaCha20Poly1305.nonceLength)
-        let cipher = try Base64URL.decode(data, what: "data.data")
+        let cipher = try Base64URL.decodePublic(data, what: "data.data")  // ciphertext: public bytes
         let contentKey = try keys.open(sealedKey)
         return try XChaCha20Poly1305.open(cipher, key: contentKey, nonce: nonce, additionalData: additionalData)
     }

@@ -182,3 +182,49 @@ import Testing
         #expect(throws: CryptoError.damaged("implausible chunk length 4294967280")) { try reader.next() }
     }
 }
+
+/// The table coder for public bytes must agree with the constant-time one on every input.
+@Suite struct Base64URLPublicTests {
+    @Test func encodingAgreesWithLibsodiumForEveryLength() {
+        let random = SeededRandom(seed: 11)
+        for length in 0..<300 {
+            let bytes = random.bytes(length)
+            #expect(Base64URL.encodePublic(bytes) == Base64URL.encode(bytes), "length \(length)")
+        }
+    }
+
+    @Test func bytesOutsideASCIIAreRefusedByBothDecoders() {
+        // libsodium alone took 0x80…0xFF for letters.
+        for byte in UInt8(0x80)...UInt8(0xFF) {
+            let text = String(decoding: Array("AAA".utf8) + [byte], as: UTF8.self)
+            #expect(throws: CryptoError.self) { try Base64URL.decode(text) }
+            #expect(throws: CryptoError.self) { try Base64URL.decodePublic(text) }
+        }
+    }
+
+    @Test func decodingAcceptsAndRefusesWhatTheConstantTimeDecoderDoes() throws {
+        let random = SeededRandom(seed: 12)
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+        let strays = Array("=+/ \n.\u{0}é".utf8)
+        var accepted = 0, refused = 0
+        for round in 0..<5_000 {
+            let length = Int(random.bytes(1)[0]) % 40
+            var text = random.bytes(length).map { alphabet[Int($0) % 64] }
+            if round % 3 == 0, !text.isEmpty {
+                text[Int(random.bytes(1)[0]) % text.count] = strays[Int(random.bytes(1)[0]) % strays.count]
+            }
+            let string = String(decoding: text, as: UTF8.self)
+            let expected = try? Base64URL.decode(string)
+            let actual = try? Base64URL.decodePublic(string)
+            #expect(actual == expected, "\(string.debugDescription)")
+            if expected == nil { refused += 1 } else { accepted += 1 }
+        }
+        // Both kinds were exercised: random tails have nonzero bits or a 4n+1 length often.
+        #expect(accepted > 500 && refused > 500, "accepted \(accepted), refused \(refused)")
+    }
+
+    @Test func aLongCiphertextRoundTrips() throws {
+        let bytes = SeededRandom(seed: 13).bytes(250_001)
+        #expect(try Base64URL.decodePublic(Base64URL.encodePublic(bytes)) == bytes)
+    }
+}
