@@ -69,7 +69,15 @@ struct CatchUpBench {
         }
         let remote = Date().timeIntervalSince(began)
         guard caughtUp else { throw BenchError("B did not catch up with \(entries) entries within \(Int(remote)) s") }
-        let received = try await cluster.counter("nomadsync_entries_received_total", of: nodes[1])
+        // The counter moves just after the last commit the digest showed: wait until it stops
+        // moving (bounded), so a packet still being counted is not reported as never received.
+        var received = try await cluster.counter("nomadsync_entries_received_total", of: nodes[1])
+        for _ in 0..<20 {
+            try await Task.sleep(for: .milliseconds(100))
+            let again = try await cluster.counter("nomadsync_entries_received_total", of: nodes[1])
+            if again == received && received >= Double(written.count) { break }
+            received = again
+        }
         // CPU of each process since it started (its start is a small part): the sender's HTTP
         // client against the receiver's open + replay.
         let hertz = Double(sysconf(Int32(_SC_CLK_TCK)))

@@ -95,4 +95,37 @@ import Testing
         #expect(try b.digest("alice") == a.digest("alice"))
         #expect(pushed + pulled == 1_200, "pushed \(pushed), pulled \(pulled): some entries crossed twice")
     }
+
+    /// a wrote 1,200 entries while b was away; b heard a's vector from an empty heartbeat (so
+    /// all of them are due for a pull) and pulled the first page.
+    static func pulling() throws -> (a: TestSite, b: TestSite, aPlanner: DeliveryPlanner, bPlanner: DeliveryPlanner, pull: PullAction, page: SealedPage) {
+        let (a, b, aPlanner) = try DeliveryPlannerTests.pair()
+        let bPlanner = DeliveryPlanner(site: b.site, policy: DeliveryPlannerTests.policy)
+        for i in 0..<1_200 { _ = try a.put("alice", "k\(i)", "{}") }
+        let origin = try a.site.channel(nickname: "alice").writer
+        let status = try a.site.channelStatus(nickname: "alice")
+        b.clock.advance(by: 1)
+        _ = try b.site.heard(channel: try b.site.channel(nickname: "alice"), from: try a.site.identity().siteID,
+                             vector: status.vector, digest: status.digest)
+        let pull = try #require(try bPlanner.pulls(channel: try b.site.channel(nickname: "alice")).first { $0.origin == origin })
+        let page = try a.site.servePage(channel: try a.site.channel(nickname: "alice"), to: try b.location("alice"),
+                                        origin: pull.origin, after: pull.after, limit: pull.limit)
+        return (a, b, aPlanner, bPlanner, pull, page)
+    }
+
+    @Test func aPullGoesOnPageByPageWhileNothingIsPushed() throws {
+        let p = try Self.pulling(); defer { p.a.remove(); p.b.remove() }
+        let step = try p.bPlanner.record(.answered(p.page), of: p.pull)
+        #expect(step.next?.after == p.pull.after + UInt64(p.pull.limit))
+    }
+
+    @Test func aPullStopsOnceTheOriginStartsPushingTheRest() throws {
+        let p = try Self.pulling(); defer { p.a.remove(); p.b.remove() }
+        // a's outbox starts delivering while the pull's first page is on its way.
+        let send = try #require(try p.aPlanner.sends(channel: try p.a.site.channel(nickname: "alice")).first { !$0.isHeartbeat })
+        p.b.clock.advance(by: 1)
+        _ = try p.b.site.acceptSync(try p.b.site.openSync(send.packet.envelope), token: "t-\(UUID().uuidString)")
+        let step = try p.bPlanner.record(.answered(p.page), of: p.pull)
+        #expect(step.next == nil, "the rest comes by push; pulling on would bring it twice")
+    }
 }

@@ -167,7 +167,12 @@ public struct DeliveryPlanner: Sendable {
                 return try pullFailed(action, reason: "\(error)", unreachable: false)
             }
             var next: PullAction?
-            if let last = page.entries.last, page.more, last.seq < action.through {
+            // The next page only while it is still needed: the origin's site may have started
+            // pushing the rest since the pull began (its first packet came after its heartbeat),
+            // and pulling on would bring every remaining entry twice.
+            if let last = page.entries.last, page.more, last.seq < action.through,
+               try site.catchUpNeeds(channel: action.channel.nickname, pushGrace: policy.heartbeatMilliseconds)
+                   .contains(where: { $0.origin == action.origin }) {
                 next = action
                 next?.after = last.seq
             }
