@@ -38,7 +38,7 @@ struct PacketBench {
         func build() throws -> OutboundRequest {
             let plain = try data.wireJSON()
             let payload = try SealedPayload.seal(plain, to: sealKey, additionalData: binding, random: random)
-            let body = Array(try WireJSON.encode(Envelope(type: .sync, sender: channel, siteID: from, recipients: [channel], data: payload)).utf8)
+            let body = Envelope(type: .sync, sender: channel, siteID: from, recipients: [channel], data: payload).wireJSON
             return try signer.post(url: url, body: body, now: 1_700_000_000_000)
         }
         func open(_ request: OutboundRequest) throws {

@@ -1,3 +1,6 @@
+import Foundation
+import NomadCrypto
+
 /// For each origin, the highest `seq` applied with no gap before it. Two clones with equal
 /// vectors hold exactly the same entries.
 public struct VersionVector: Sendable, Equatable, Codable {
@@ -9,6 +12,49 @@ public struct VersionVector: Sendable, Equatable, Codable {
     public static let maxOrigins = 10_000
 
     public init(_ seqs: [OriginID: UInt64] = [:]) { self.seqs = seqs }
+
+    /// Reads a vector as nomadsync writes it (`{"origin":seq,…}`, no whitespace) without the JSON
+    /// decoder, which cost more than the query on every read of a peer's report; any other text
+    /// goes through the decoder, so what is accepted and refused is always the decoder's.
+    public static func decode(_ text: String, what: String) throws -> VersionVector {
+        if let compact = compact(text) { return compact }
+        return try WireJSON.decode(VersionVector.self, from: Data(text.utf8), what: what)
+    }
+
+    /// The vector of `text` in the exact compact form, or nil for anything else (even valid JSON).
+    static func compact(_ text: String) -> VersionVector? {
+        var text = text
+        return text.withUTF8 { bytes -> VersionVector? in
+            let quote = UInt8(ascii: "\""), zero = UInt8(ascii: "0"), nine = UInt8(ascii: "9")
+            guard bytes.count >= 2, bytes[0] == UInt8(ascii: "{"), bytes[bytes.count - 1] == UInt8(ascii: "}") else { return nil }
+            var seqs: [OriginID: UInt64] = [:]
+            guard bytes.count > 2 else { return VersionVector(seqs) }
+            var index = 1
+            while true {
+                guard index < bytes.count, bytes[index] == quote else { return nil }
+                var end = index + 1
+                while end < bytes.count, Base64URL.isAlphabet(bytes[end]) { end += 1 }
+                guard end + 1 < bytes.count, bytes[end] == quote, bytes[end + 1] == UInt8(ascii: ":"),
+                      let origin = try? OriginID(validating: String(decoding: bytes[(index + 1)..<end], as: UTF8.self)) else { return nil }
+                var cursor = end + 2
+                let start = cursor
+                var seq: UInt64 = 0
+                while cursor < bytes.count, bytes[cursor] >= zero, bytes[cursor] <= nine {
+                    let (times, overflow) = seq.multipliedReportingOverflow(by: 10)
+                    guard !overflow, times <= maxSeq - UInt64(bytes[cursor] - zero) else { return nil }
+                    seq = times + UInt64(bytes[cursor] - zero)
+                    cursor += 1
+                }
+                guard cursor > start, bytes[start] != zero || cursor - start == 1, cursor < bytes.count,
+                      seqs.updateValue(seq, forKey: origin) == nil, seqs.count <= maxOrigins else { return nil }
+                if bytes[cursor] == UInt8(ascii: ",") {
+                    index = cursor + 1
+                } else {
+                    return cursor == bytes.count - 1 ? VersionVector(seqs) : nil
+                }
+            }
+        }
+    }
 
     /// Entries this vector holds beyond `other`, summed without overflow (saturates).
     public func entriesAhead(of other: VersionVector) -> UInt64 {

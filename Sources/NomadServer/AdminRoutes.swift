@@ -57,7 +57,8 @@ struct AdminRoutes: Sendable {
             }
             wake.signal()  // the worker delivers them now, not at the next poll
             logger.info("local changes appended", metadata: ["channel": "\(nick)", "count": "\(entries.count)"])
-            return try FederationRoutes.json(AppendAnswer(entries: entries, digest: try site.syncStatus(nickname: nick).digest))
+            // The digest alone (one read), not the whole status: this answer is on the hot path.
+            return try FederationRoutes.json(AppendAnswer(entries: entries, digest: try site.channel(nickname: nick).digest))
         }
         // ?everywhere=true purges the channel on every clone; without it this location retires.
         api.delete("/channels/:nick") { request, context -> Response in

@@ -96,7 +96,7 @@ extension StoreTransaction {
         // as no report: the peer's next heartbeat replaces it.
         var vector: VersionVector?
         if let text: String = row["vector"] {
-            vector = try? WireJSON.decode(VersionVector.self, from: Data(text.utf8), what: "stored peer vector")
+            vector = try? VersionVector.decode(text, what: "stored peer vector")
         }
         return PeerRecord(
             siteID: try SiteID(validating: row["site_id"]), offline: row["offline"], attempts: max(0, row["attempts"] as Int),

@@ -49,4 +49,17 @@ import Testing
         let empty = SyncData(channel: channel, from: from, entries: [], vector: VersionVector(), digest: "")
         #expect(try empty.wireJSON() == Array(try WireJSON.encode(empty).utf8))
     }
+
+    @Test func anEnvelopeIsWrittenAsFoundationWritesIt() throws {
+        let channel = try PortableID(validating: Base64URL.encode(SeededRandom(seed: 5).bytes(64)))
+        let site = try SiteID(validating: Base64URL.encode(SeededRandom(seed: 6).bytes(64)))
+        for (index, text) in Self.hostile.enumerated() {
+            let payload = SealedPayload(encrypted: index % 2 == 0, alg: text, key: text + "k", iv: "iv" + text, data: Base64URL.encode(SeededRandom(seed: 7).bytes(index * 40)))
+            for recipients in [[], [channel], [channel, channel]] {
+                let envelope = Envelope(type: MessageType.allCases[index % MessageType.allCases.count], encoding: text, sender: channel,
+                                        siteID: site, version: text, recipients: recipients, data: payload)
+                #expect(envelope.wireJSON == Array(try WireJSON.encode(envelope).utf8), "\(text.debugDescription)")
+            }
+        }
+    }
 }

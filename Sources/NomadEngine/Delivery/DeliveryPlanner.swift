@@ -79,7 +79,7 @@ public struct DeliveryPlanner: Sendable {
     func send(channel: HostedChannel, to location: Location, keyURL: String, after: Int64 = 0) throws -> SendAction {
         let packet = try site.nextPacket(channel: channel.nickname, to: location, after: after, maxEntries: policy.packetEntries,
                                          maxBytes: policy.packetBytes)
-        return SendAction(channel: channel, location: location, packet: packet, body: Array(try WireJSON.encode(packet.envelope).utf8),
+        return SendAction(channel: channel, location: location, packet: packet, body: packet.envelope.wireJSON,
                           keyURL: keyURL)
     }
 

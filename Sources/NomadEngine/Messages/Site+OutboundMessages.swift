@@ -124,7 +124,7 @@ extension Site {
             let envelope = Envelope(type: message.type, sender: message.signer, siteID: site.siteID, recipients: message.recipients,
                                     data: try SealedPayload.seal(plain, to: sealKey, additionalData: binding, random: random))
             return MessagePost(messageID: message.id, channel: channel.nickname, type: message.type, location: location,
-                               body: Array(try WireJSON.encode(envelope).utf8), keys: keys,
+                               body: envelope.wireJSON, keys: keys,
                                keyURL: "\(site.url)/channel/\(channel.nickname)")
         })
     }

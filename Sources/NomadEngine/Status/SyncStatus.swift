@@ -189,9 +189,10 @@ extension Site {
         return (min(Double(part) / Double(whole), 1) * 1000).rounded(.down) / 10
     }
 
+    /// ISO 8601 in UTC with milliseconds, as `WallClock.nowText` writes (a format style: making
+    /// an `ISO8601DateFormatter` for every timestamp was a visible share of a status's cost).
     static func timestampText(_ ms: UInt64) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
+        Date(timeIntervalSince1970: Double(ms) / 1000)
+            .formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
     }
 }
