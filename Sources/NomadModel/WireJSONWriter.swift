@@ -128,7 +128,7 @@ extension SyncData {
         return out.bytes
     }
 
-    private static func write(_ entries: [ChangeEntry], to out: inout WireJSONWriter) {
+    static func write(_ entries: [ChangeEntry], to out: inout WireJSONWriter) {
         out.raw(UInt8(ascii: "["))
         for (index, entry) in entries.enumerated() {
             if index > 0 { out.raw(UInt8(ascii: ",")) }
@@ -174,6 +174,33 @@ extension Envelope {
         out.string(type.rawValue)
         out.raw(#","version":"#)
         out.string(version)
+        out.raw(UInt8(ascii: "}"))
+        return out.bytes
+    }
+}
+
+extension SyncPage {
+    /// The page's wire JSON (see `WireJSONWriter`): what is sealed into a pull's answer.
+    public func wireJSON() throws -> [UInt8] {
+        var out = WireJSONWriter(capacity: entries.reduce(500) { $0 + $1.body.utf8.count + $1.key.utf8.count + 200 })
+        out.raw(#"{"after":"#)
+        out.number(after)
+        out.raw(#","channel":"#)
+        out.string(channel.text)
+        out.raw(#","digest":"#)
+        out.string(digest)
+        out.raw(#","entries":"#)
+        SyncData.write(entries, to: &out)
+        out.raw(#","from":"#)
+        out.string(from.text)
+        if let keys {
+            out.raw(#","keys":"#)
+            SyncData.write(keys, to: &out)
+        }
+        out.raw(more ? #","more":true,"origin":"# : #","more":false,"origin":"#)
+        out.string(origin.text)
+        out.raw(#","vector":"#)
+        out.raw(Array(try WireJSON.encode(vector).utf8))
         out.raw(UInt8(ascii: "}"))
         return out.bytes
     }

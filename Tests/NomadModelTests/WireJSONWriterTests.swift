@@ -62,4 +62,17 @@ import Testing
             }
         }
     }
+
+    @Test func aSyncPageIsWrittenAsFoundationWritesIt() throws {
+        let entries = Self.hostile.enumerated().map { Self.entry($0.offset, text: $0.element) }
+        let channel = try PortableID(validating: Base64URL.encode(SeededRandom(seed: 5).bytes(64)))
+        let from = try SiteID(validating: Base64URL.encode(SeededRandom(seed: 6).bytes(64)))
+        let origin = OriginID.generate(using: SeededRandom(seed: 8))
+        let vector = VersionVector([origin: 12, OriginID.generate(using: SeededRandom(seed: 9)): 3])
+        for (after, more, keys) in [(UInt64(0), true, nil), (UInt64(9_000_000_000), false, Array(entries.prefix(1))), (UInt64(7), false, [])] as [(UInt64, Bool, [ChangeEntry]?)] {
+            let page = SyncPage(channel: channel, from: from, origin: origin, after: after, entries: entries, more: more,
+                                vector: vector, digest: "ab", keys: keys)
+            #expect(try page.wireJSON() == Array(try WireJSON.encode(page).utf8))
+        }
+    }
 }

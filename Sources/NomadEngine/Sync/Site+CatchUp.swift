@@ -107,7 +107,7 @@ extension Site {
                             digest: StateDigest(bytes: digest).hex, keys: rekeys.isEmpty ? nil : rekeys)
         let sealKey = try Base64URL.decode(sealkey, what: "sealkey of \(requesterID.text)", length: SealKeyPair.publicKeyLength)
         let binding = SyncPage.binding(channel: pid, server: site.siteID, requester: requesterID, origin: origin, after: after)
-        let sealed = try SealedPayload.seal(Array(try WireJSON.encode(page).utf8), to: sealKey, additionalData: binding, random: random)
+        let sealed = try SealedPayload.seal(try page.wireJSON(), to: sealKey, additionalData: binding, random: random)
         return SealedPage(channel: pid, siteID: site.siteID, origin: origin, after: after, data: sealed,
                           signature: keys.signatureText(over: Array(sealed.data.utf8)))
     }
