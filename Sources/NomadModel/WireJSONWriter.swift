@@ -108,24 +108,36 @@ extension ChangeEntry {
 extension SyncData {
     /// The packet content's wire JSON (see `WireJSONWriter`): what is sealed into a sync message.
     public func wireJSON() throws -> [UInt8] {
-        var out = WireJSONWriter(capacity: entries.reduce(400) { $0 + $1.body.utf8.count + $1.key.utf8.count + 200 })
-        out.raw(#"{"channel":"#)
-        out.string(channel.text)
-        out.raw(#","digest":"#)
-        out.string(digest)
-        out.raw(#","entries":"#)
-        Self.write(entries, to: &out)
-        out.raw(#","from":"#)
-        out.string(from.text)
-        if let keys {
-            out.raw(#","keys":"#)
-            Self.write(keys, to: &out)
-        }
+        var out = WireJSONWriter(capacity: Self.capacity(entries))
+        out.raw(UInt8(ascii: "{"))
+        Self.writeBatch(channel: channel, digest: digest, entries: entries, from: from, keys: keys, to: &out)
         // Foundation's key order for the vector (few keys, once a packet): the bytes stay its.
         out.raw(#","vector":"#)
         out.raw(Array(try WireJSON.encode(vector).utf8))
         out.raw(UInt8(ascii: "}"))
         return out.bytes
+    }
+
+    /// `"channel":…,"digest":…,"entries":[…],"from":…` and `,"keys":[…]` when present: the
+    /// fields a sync packet and a pull page share, in sorted order.
+    static func writeBatch(channel: PortableID, digest: String, entries: [ChangeEntry], from: SiteID, keys: [ChangeEntry]?,
+                           to out: inout WireJSONWriter) {
+        out.raw(#""channel":"#)
+        out.string(channel.text)
+        out.raw(#","digest":"#)
+        out.string(digest)
+        out.raw(#","entries":"#)
+        write(entries, to: &out)
+        out.raw(#","from":"#)
+        out.string(from.text)
+        if let keys {
+            out.raw(#","keys":"#)
+            write(keys, to: &out)
+        }
+    }
+
+    static func capacity(_ entries: [ChangeEntry]) -> Int {
+        entries.reduce(600) { $0 + $1.body.utf8.count + $1.key.utf8.count + 200 }
     }
 
     static func write(_ entries: [ChangeEntry], to out: inout WireJSONWriter) {
@@ -182,21 +194,11 @@ extension Envelope {
 extension SyncPage {
     /// The page's wire JSON (see `WireJSONWriter`): what is sealed into a pull's answer.
     public func wireJSON() throws -> [UInt8] {
-        var out = WireJSONWriter(capacity: entries.reduce(500) { $0 + $1.body.utf8.count + $1.key.utf8.count + 200 })
+        var out = WireJSONWriter(capacity: SyncData.capacity(entries))
         out.raw(#"{"after":"#)
         out.number(after)
-        out.raw(#","channel":"#)
-        out.string(channel.text)
-        out.raw(#","digest":"#)
-        out.string(digest)
-        out.raw(#","entries":"#)
-        SyncData.write(entries, to: &out)
-        out.raw(#","from":"#)
-        out.string(from.text)
-        if let keys {
-            out.raw(#","keys":"#)
-            SyncData.write(keys, to: &out)
-        }
+        out.raw(UInt8(ascii: ","))
+        SyncData.writeBatch(channel: channel, digest: digest, entries: entries, from: from, keys: keys, to: &out)
         out.raw(more ? #","more":true,"origin":"# : #","more":false,"origin":"#)
         out.string(origin.text)
         out.raw(#","vector":"#)
