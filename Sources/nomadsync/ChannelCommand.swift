@@ -126,7 +126,8 @@ struct ChannelCommand: AsyncParsableCommand {
             let partial = out + ".partial"
             guard FileManager.default.createFile(atPath: partial, contents: nil, attributes: [.posixPermissions: 0o600]),
                   let handle = FileHandle(forWritingAtPath: partial) else {
-                throw CLIError("cannot write \(partial)")
+                let folder = (out as NSString).deletingLastPathComponent
+                throw CLIError("cannot create \(partial) (the export is written there, then renamed to \(out)): is \(folder.isEmpty ? "." : folder) a writable directory?")
             }
             let report: ExportReport
             do {
