@@ -56,7 +56,8 @@ extension RealProcesses {
             func startReceiver() async throws {
                 let added = try node.cli.json(["webhook", "add", "http://127.0.0.1:\(hookPort)/hook", "--channel", "alice"])
                 let secret = try #require(added["secret"] as? String)
-                receiver = try Self.python(["webhook", "--listen", "127.0.0.1:\(hookPort)", "--secret", secret, "--out", folder + "/hook"],
+                // `--secret=…`: a base64url key may begin with "-", which argparse would take for an option.
+                receiver = try Self.python(["webhook", "--listen", "127.0.0.1:\(hookPort)", "--secret=\(secret)", "--out", folder + "/hook"],
                                            log: folder + "/hook.log")
                 // Python may start slowly on a loaded machine: the hook's first posts would fail
                 // and back off for seconds.

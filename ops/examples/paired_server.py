@@ -9,7 +9,7 @@ standard library only.
     paired_server.py follow --admin unix:data/admin.sock --token-file data/admin.token --out mirror/
 
     # or receive the webhook instead (nomadsync webhook add http://127.0.0.1:8090/hook):
-    paired_server.py webhook --listen 127.0.0.1:8090 --secret KEY --out mirror/
+    paired_server.py webhook --listen 127.0.0.1:8090 --secret=KEY --out mirror/
 
     # post a change of its own (the Idempotency-Key makes a retry safe):
     paired_server.py post --admin unix:data/admin.sock --token-file data/admin.token \\
@@ -257,7 +257,8 @@ def main():
     f.add_argument("--seconds", type=float, default=0, help="stop after this long (0: never)")
     w = sub.add_parser("webhook")
     w.add_argument("--listen", required=True)
-    w.add_argument("--secret", required=True, help="the key `webhook add` printed (base64url)")
+    w.add_argument("--secret", required=True,
+                   help="the key `webhook add` printed (base64url); write --secret=KEY, as a key may begin with '-'")
     w.add_argument("--out", required=True)
     p = sub.choices["post"]
     p.add_argument("--entity", required=True)
