@@ -35,7 +35,11 @@ let package = Package(
         .target(name: "NomadModel", dependencies: ["NomadCrypto"]),
         .target(
             name: "NomadStore",
-            dependencies: ["NomadModel", "NomadCrypto", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "NomadModel", "NomadCrypto", .product(name: "GRDB", package: "GRDB.swift"),
+                // SQLite's C API, for the WAL hook (WALCheckpointer).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ]
         ),
         .target(name: "NomadEngine", dependencies: ["NomadStore", "NomadModel", "NomadCrypto"]),
         .target(

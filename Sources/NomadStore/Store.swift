@@ -25,7 +25,11 @@ public final class Store: Sendable {
     /// A connection of its own that only asks `PRAGMA data_version` (see `changeMarker`).
     private let watcher = Mutex<DatabaseQueue?>(nil)
 
-    init(directory: String, database: any DatabaseWriter, hostKey: SecureBytes) {
+    /// Runs the WAL checkpoints of a store on disk (nil in memory).
+    let checkpointer: WALCheckpointer?
+
+    init(directory: String, database: any DatabaseWriter, hostKey: SecureBytes, checkpointer: WALCheckpointer? = nil) {
+        self.checkpointer = checkpointer
         self.directory = directory
         self.database = database
         self.hostKey = hostKey
@@ -105,6 +109,9 @@ public final class Store: Sendable {
         config.busyMode = .timeout(15)
         config.foreignKeysEnabled = true
         config.label = "nomadsync"
+        // Checkpoints run beside the writer, not inside its commits (WALCheckpointer).
+        let checkpointer = WALCheckpointer(path: dbPath)
+        config.prepareDatabase { db in checkpointer.install(on: db) }
         do {
             let pool = try DatabasePool(path: dbPath, configuration: config)
             try Schema.migrator.migrate(pool)
@@ -112,7 +119,7 @@ public final class Store: Sendable {
             for file in [dbPath, dbPath + "-wal", dbPath + "-shm"] where fm.fileExists(atPath: file) {
                 try? fm.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file)
             }
-            return Store(directory: directory, database: pool, hostKey: hostKey)
+            return Store(directory: directory, database: pool, hostKey: hostKey, checkpointer: checkpointer)
         } catch {
             throw StoreError.database("cannot open \(dbPath): \(error)")
         }

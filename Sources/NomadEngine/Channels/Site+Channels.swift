@@ -127,9 +127,11 @@ extension Site {
     public func channelKeys(_ channel: HostedChannel) throws -> SigningKeyPair { try channelKeys(channel.record) }
 
     func channelKeys(_ channel: ChannelRecord) throws -> SigningKeyPair {
-        let keys = try SigningKeyPair(seed: try store.openSecret(channel.seedSealed, what: "channel key of '\(channel.nickname)'"))
-        guard keys.publicKey == channel.publicKey else { throw StoreError.secretUnreadable("channel key of '\(channel.nickname)'") }
-        return keys
+        try channelKeyCache.keys(channel: channel.rowID, sealedSeed: channel.seedSealed) {
+            let keys = try SigningKeyPair(seed: try store.openSecret(channel.seedSealed, what: "channel key of '\(channel.nickname)'"))
+            guard keys.publicKey == channel.publicKey else { throw StoreError.secretUnreadable("channel key of '\(channel.nickname)'") }
+            return keys
+        }
     }
 
     /// The channel's live (not deleted) locations, this site's own included.

@@ -36,26 +36,31 @@ public struct DeliveryPlanner: Sendable {
     /// interval does not turn into one empty `sync` per channel.
     public func plan(channel: HostedChannel, heartbeatsAsOf: UInt64? = nil) throws -> DeliveryPlan {
         let keyURL = try self.keyURL(channel)
-        let retired = try site.isRetired(channel)  // read once for both halves of the plan
-        let (sends, wakeAt) = try sends(channel: channel, keyURL: keyURL, heartbeatsAsOf: heartbeatsAsOf, retired: retired)
-        return DeliveryPlan(sends: sends, pulls: try pulls(channel: channel, keyURL: keyURL, retired: retired), wakeAt: wakeAt)
+        let inputs = try site.deliveryInputs(channel: channel, pushGrace: policy.heartbeatMilliseconds)
+        let (sends, wakeAt) = try sends(channel: channel, keyURL: keyURL, inputs: inputs, heartbeatsAsOf: heartbeatsAsOf)
+        return DeliveryPlan(sends: sends, pulls: pulls(channel: channel, keyURL: keyURL, needs: inputs.needs), wakeAt: wakeAt)
     }
 
     /// The sends of `plan(channel:)` alone.
-    public func sends(channel: HostedChannel) throws -> [SendAction] { try sends(channel: channel, keyURL: try keyURL(channel)).sends }
+    public func sends(channel: HostedChannel) throws -> [SendAction] {
+        let inputs = try site.deliveryInputs(channel: channel, pushGrace: policy.heartbeatMilliseconds)
+        return try sends(channel: channel, keyURL: try keyURL(channel), inputs: inputs).sends
+    }
 
     /// The pulls of `plan(channel:)` alone.
-    public func pulls(channel: HostedChannel) throws -> [PullAction] { try pulls(channel: channel, keyURL: try keyURL(channel)) }
+    public func pulls(channel: HostedChannel) throws -> [PullAction] {
+        let inputs = try site.deliveryInputs(channel: channel, pushGrace: policy.heartbeatMilliseconds)
+        return pulls(channel: channel, keyURL: try keyURL(channel), needs: inputs.needs)
+    }
 
-    func sends(channel: HostedChannel, keyURL: String, heartbeatsAsOf: UInt64? = nil,
-               retired knownRetired: Bool? = nil) throws -> (sends: [SendAction], wakeAt: UInt64?) {
+    func sends(channel: HostedChannel, keyURL: String, inputs: DeliveryInputs,
+               heartbeatsAsOf: UInt64? = nil) throws -> (sends: [SendAction], wakeAt: UInt64?) {
         let now = site.clock.nowMilliseconds()
         let asOf = min(heartbeatsAsOf ?? now, now)
-        var sends: [SendAction] = []
+        var due: [Location] = []
         var wakeAt: UInt64?
         // A retired location only sends what is still queued (its own deleted `location` last).
-        let retired = try knownRetired ?? site.isRetired(channel)
-        for target in try site.deliveryTargets(channel: channel) where !retired || target.queued > 0 {
+        for target in inputs.targets where !inputs.retired || target.queued > 0 {
             let heartbeatAt = (target.peer.lastDelivered ?? 0).addingSaturating(policy.heartbeatMilliseconds)
             let dueAt = max(target.peer.nextAttempt, target.queued > 0 ? 0 : heartbeatAt)
             // Due now, but only a heartbeat, and it fell due after the pass's site heartbeats:
@@ -65,9 +70,12 @@ public struct DeliveryPlanner: Sendable {
                 wakeAt = min(wakeAt ?? dueAt, dueAt)
                 continue
             }
-            sends.append(try send(channel: channel, to: target.location, keyURL: keyURL))
+            due.append(target.location)
         }
-        return (sends, wakeAt)
+        guard !due.isEmpty else { return ([], wakeAt) }
+        let packets = try site.nextPackets(channel: channel.nickname, to: due, maxEntries: policy.packetEntries, maxBytes: policy.packetBytes)
+        return (packets.map { SendAction(channel: channel, location: $0.location, packet: $0, body: $0.envelope.wireJSON, keyURL: keyURL) },
+                wakeAt)
     }
 
     /// The next packet for `location` now, whatever its backoff: the oldest queued entries, or a
@@ -96,9 +104,8 @@ public struct DeliveryPlanner: Sendable {
 
     /// One pull per origin this site lacks entries of (DESIGN §5 catch-up): from the clone that
     /// reported them first (online before offline), then any other live clone.
-    func pulls(channel: HostedChannel, keyURL: String, retired knownRetired: Bool? = nil) throws -> [PullAction] {
-        guard try !(knownRetired ?? site.isRetired(channel)) else { return [] }
-        return try site.catchUpNeeds(channel: channel.nickname, pushGrace: policy.heartbeatMilliseconds).compactMap { need in
+    func pulls(channel: HostedChannel, keyURL: String, needs: [CatchUpNeed]) -> [PullAction] {
+        needs.compactMap { need in
             guard let first = need.sources.first else { return nil }
             return PullAction(channel: channel, source: first, origin: need.origin, after: need.after, through: need.through,
                               limit: policy.packetEntries, keyURL: keyURL, fallbacks: Array(need.sources.dropFirst()))

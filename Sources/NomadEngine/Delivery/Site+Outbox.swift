@@ -25,6 +25,16 @@ struct DeliveryTarget: Sendable {
     var queued: Int
 }
 
+/// What `DeliveryPlanner.plan` reads for one channel (`Site.deliveryInputs`).
+struct DeliveryInputs: Sendable {
+    /// This site no longer carries the channel on (its location retired, or the channel purged).
+    var retired: Bool
+    /// The other live locations.
+    var targets: [DeliveryTarget]
+    /// What to pull (none when retired).
+    var needs: [CatchUpNeed]
+}
+
 extension Site {
     /// Queues `entries` (already appended) for every other live location of the channel.
     func queueForPeers(_ entries: [ChangeEntry], channel: ChannelRecord, siteID: SiteID, in tx: StoreTransaction) throws {
@@ -34,17 +44,25 @@ extension Site {
         }
     }
 
-    /// The other live locations of a channel, with their delivery state and queue depth.
-    func deliveryTargets(channel: HostedChannel) throws -> [DeliveryTarget] {
+    /// What one channel's delivery plan reads (`DeliveryPlanner.plan`), from one snapshot of the
+    /// store: whether this site still carries the channel on, the other live locations with their
+    /// delivery state and queue depth, and what to pull. One read instead of one per question:
+    /// planning is on the path of every change a clone sends.
+    func deliveryInputs(channel: HostedChannel, pushGrace: UInt64) throws -> DeliveryInputs {
         let me = try identity().siteID
         return try store.read { tx in
-            let depths = try tx.outboxDepths(channel: channel.rowID)
-            return try Self.locations(channel: channel.record, in: tx)
-                .filter { !$0.deleted && $0.siteID != me }
-                .map { loc in
-                    DeliveryTarget(location: loc, peer: try tx.peer(channel: channel.rowID, siteID: loc.siteID) ?? PeerRecord(siteID: loc.siteID),
-                                   queued: depths[loc.siteID] ?? 0)
-                }
+            // Gone since the pass read it: nothing to deliver.
+            guard let fresh = try tx.channel(rowID: channel.rowID) else { return DeliveryInputs(retired: true, targets: [], needs: []) }
+            let locations = try Self.locations(channel: fresh, in: tx)
+            // Retired (its own location deleted) or purged: it only delivers what is still queued.
+            let retired = fresh.purgedAt != nil || (locations.first { $0.siteID == me }?.deleted ?? false)
+            let depths = try tx.outboxDepths(channel: fresh.rowID)
+            let peers = Dictionary(try tx.peers(channel: fresh.rowID).map { ($0.siteID, $0) }, uniquingKeysWith: { a, _ in a })
+            let targets = locations.filter { !$0.deleted && $0.siteID != me }.map { loc in
+                DeliveryTarget(location: loc, peer: peers[loc.siteID] ?? PeerRecord(siteID: loc.siteID), queued: depths[loc.siteID] ?? 0)
+            }
+            let needs = retired ? [] : try catchUpNeeds(channel: fresh, me: me, pushGrace: pushGrace, in: tx)
+            return DeliveryInputs(retired: retired, targets: targets, needs: needs)
         }
     }
 
@@ -53,32 +71,43 @@ extension Site {
     /// entry bodies, with our vector and digest. With nothing queued it is a heartbeat (no entries).
     public func nextPacket(channel nickname: String, to location: Location, after: Int64 = 0, maxEntries: Int? = nil,
                            maxBytes: Int = 2 * 1024 * 1024) throws -> OutboundPacket {
+        guard let packet = try nextPackets(channel: nickname, to: [location], after: after, maxEntries: maxEntries, maxBytes: maxBytes).first
+        else { throw EngineError.channelNotFound(nickname) }  // unreachable: one packet per location
+        return packet
+    }
+
+    /// `nextPacket` for several locations of one channel, read from one snapshot of the store
+    /// (each is still sealed to its own site).
+    func nextPackets(channel nickname: String, to locations: [Location], after: Int64 = 0, maxEntries: Int? = nil,
+                     maxBytes: Int = 2 * 1024 * 1024) throws -> [OutboundPacket] {
         let site = try identity()
         let limit = min(maxEntries ?? limits.maxEntriesPerPacket, limits.maxEntriesPerPacket)
-        let (channel, queued, vector, rekeys) = try store.read { tx -> (ChannelRecord, [QueuedEntry], VersionVector, [ChangeEntry]) in
+        let (channel, queues, vector, rekeys) = try store.read { tx -> (ChannelRecord, [[QueuedEntry]], VersionVector, [ChangeEntry]) in
             guard let channel = try tx.channel(nickname: nickname) else { throw EngineError.channelNotFound(nickname) }
             // A rekeyed channel signs with its new key: every packet carries the `key` entries,
             // so a clone that has not applied them yet can tell the new id is this channel's.
             let rekeys = try Self.keyEntries(of: channel, in: tx)
-            return (channel, try tx.queued(channel: channel.rowID, for: location.siteID, after: after, limit: limit),
-                    try tx.vector(channel: channel.rowID), rekeys)
+            let queues = try locations.map { try tx.queued(channel: channel.rowID, for: $0.siteID, after: after, limit: limit) }
+            return (channel, queues, try tx.vector(channel: channel.rowID), rekeys)
         }
-        var taken: [QueuedEntry] = []
-        var bytes = 0
-        for q in queued {
-            let size = Self.wireSize(of: q.entry)
-            if !taken.isEmpty && bytes + size > maxBytes { break }
-            taken.append(q)
-            bytes += size
+        return try zip(locations, queues).map { location, queued in
+            var taken: [QueuedEntry] = []
+            var bytes = 0
+            for q in queued {
+                let size = Self.wireSize(of: q.entry)
+                if !taken.isEmpty && bytes + size > maxBytes { break }
+                taken.append(q)
+                bytes += size
+            }
+            let carried = rekeys.filter { key in !taken.contains { $0.entry.id == key.id } }
+            let data = SyncData(channel: channel.portableID, from: site.siteID, entries: taken.map(\.entry), vector: vector,
+                                digest: StateDigest(bytes: channel.digest).hex, keys: carried.isEmpty ? nil : carried)
+            let sealKey = try Base64URL.decode(location.sealkey, what: "sealkey of \(location.siteID.text)", length: SealKeyPair.publicKeyLength)
+            let binding = Envelope.binding(type: .sync, sender: channel.portableID, siteID: site.siteID, recipientSiteID: location.siteID)
+            let payload = try SealedPayload.seal(try data.wireJSON(), to: sealKey, additionalData: binding, random: random)
+            let envelope = Envelope(type: .sync, sender: channel.portableID, siteID: site.siteID, recipients: [channel.portableID], data: payload)
+            return OutboundPacket(envelope: envelope, location: location, positions: taken.map(\.position))
         }
-        let carried = rekeys.filter { key in !taken.contains { $0.entry.id == key.id } }
-        let data = SyncData(channel: channel.portableID, from: site.siteID, entries: taken.map(\.entry), vector: vector,
-                            digest: StateDigest(bytes: channel.digest).hex, keys: carried.isEmpty ? nil : carried)
-        let sealKey = try Base64URL.decode(location.sealkey, what: "sealkey of \(location.siteID.text)", length: SealKeyPair.publicKeyLength)
-        let binding = Envelope.binding(type: .sync, sender: channel.portableID, siteID: site.siteID, recipientSiteID: location.siteID)
-        let payload = try SealedPayload.seal(try data.wireJSON(), to: sealKey, additionalData: binding, random: random)
-        let envelope = Envelope(type: .sync, sender: channel.portableID, siteID: site.siteID, recipients: [channel.portableID], data: payload)
-        return OutboundPacket(envelope: envelope, location: location, positions: taken.map(\.position))
     }
 
     /// Of the `key` entries another site carried along (a packet's or a page's `keys`, a 410

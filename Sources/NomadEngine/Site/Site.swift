@@ -25,6 +25,9 @@ public struct Site: Sendable {
     /// The site's identity once opened: it never changes after `initialise`, and opening it
     /// (two sealed seeds) was the largest part of an idle node's work.
     private let identityCache = IdentityCache()
+    /// Channel signing keys once opened (each opening is a sealed seed and a key derivation;
+    /// the delivery worker signs every request with one).
+    let channelKeyCache = ChannelKeyCache()
 
     package init(store: Store, clock: any WallClock, random: any RandomSource, limits: WireLimits = .standard) {
         self.store = store
@@ -56,7 +59,9 @@ public struct Site: Sendable {
 
     /// Opens the site's keys.
     public func identity() throws -> SiteIdentity {
-        try store.read { try identity(in: $0) }
+        // Opened once; every delivery step asks for it, and a read transaction per ask showed.
+        if let cached = identityCache.value { return cached }
+        return try store.read { try identity(in: $0) }
     }
 
     /// Moves whenever anything commits to this site's database (nil in memory): the delivery
@@ -86,5 +91,31 @@ final class IdentityCache: @unchecked Sendable {
     var value: SiteIdentity? {
         get { lock.withLock { stored } }
         set { lock.withLock { stored = newValue } }
+    }
+}
+
+/// Opened channel signing keys, by channel row, each with the sealed seed it was opened from:
+/// a rekey or a purge changes (or wipes) the sealed seed, so a stale pair is never returned,
+/// and it is dropped at the first ask after. Bounded: emptied when it reaches `capacity`. The
+/// keys stay in this process's memory as the site's own keys do; they are never written out.
+final class ChannelKeyCache: @unchecked Sendable {
+    let capacity = 4_096
+    private let lock = NSLock()
+    private var byChannel: [Int64: (sealed: [UInt8], keys: SigningKeyPair)] = [:]
+
+    func keys(channel: Int64, sealedSeed: [UInt8], open: () throws -> SigningKeyPair) throws -> SigningKeyPair {
+        let known = lock.withLock { () -> SigningKeyPair? in
+            guard let entry = byChannel[channel] else { return nil }
+            if entry.sealed == sealedSeed { return entry.keys }
+            byChannel[channel] = nil
+            return nil
+        }
+        if let known { return known }
+        let opened = try open()
+        lock.withLock {
+            if byChannel.count >= capacity { byChannel.removeAll(keepingCapacity: true) }
+            byChannel[channel] = (sealedSeed, opened)
+        }
+        return opened
     }
 }

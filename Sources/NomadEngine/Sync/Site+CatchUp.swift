@@ -24,46 +24,51 @@ extension Site {
     /// entry twice. Its next heartbeat (its queue is empty), a gap below a held entry (it does
     /// not have them queued), or `pushGrace` without news makes them due for a pull again.
     public func catchUpNeeds(channel nickname: String, pushGrace: UInt64 = 30_000) throws -> [CatchUpNeed] {
-        let me = try store.read { try $0.site() }?.siteID
+        let me = try identity().siteID
         return try store.read { tx in
             guard let channel = try tx.channel(nickname: nickname) else { throw EngineError.channelNotFound(nickname) }
-            let vector = try tx.vector(channel: channel.rowID)
-            let peers = try tx.peers(channel: channel.rowID)
-            let locations = try Self.locations(channel: channel, in: tx).filter { !$0.deleted && $0.siteID != me }
-            var targets: [OriginID: UInt64] = [:]
-            for peer in peers {
-                // Never this site's own current writer: more of it elsewhere means this site was
-                // restored from a backup, and it takes a new writer instead (docs/PROTOCOL.md §3.2).
-                for (origin, seq) in peer.vector?.seqs ?? [:] where seq > vector[origin] && origin != channel.writer {
-                    targets[origin] = max(targets[origin] ?? 0, seq)
-                }
-            }
-            for (origin, seqs) in try tx.pendingSeqs(channel: channel.rowID) where origin != channel.writer {
-                if let last = seqs.last, last > vector[origin] { targets[origin] = max(targets[origin] ?? 0, last) }
-            }
-            let byPeer = Dictionary(peers.map { ($0.siteID, $0) }, uniquingKeysWith: { a, _ in a })
-            let now = clock.nowMilliseconds()
-            let held = try tx.pendingSeqs(channel: channel.rowID)
-            for location in locations where held[location.writer] == nil {
-                guard let peer = byPeer[location.siteID], !peer.offline, let pushed = peer.lastPushed, pushed == peer.lastHeard,
-                      now < pushed.addingSaturating(pushGrace) else { continue }
-                targets[location.writer] = nil
-            }
-            // A clone whose last pull or delivery failed is left alone until its backoff ends.
-            let ready = locations.filter { (byPeer[$0.siteID]?.nextAttempt ?? 0) <= now }
-            return targets.sorted { $0.key < $1.key }.map { origin, through in
-                // Clones that reported the entries first (online before offline), then any other live clone.
-                let ranked = ready.sorted { a, b in
-                    func rank(_ l: Location) -> Int {
-                        let p = byPeer[l.siteID]
-                        let has = (p?.vector?[origin] ?? 0) > vector[origin]
-                        return (has ? 0 : 2) + ((p?.offline ?? false) ? 1 : 0)
-                    }
-                    return (rank(a), a.siteID) < (rank(b), b.siteID)
-                }
-                return CatchUpNeed(origin: origin, after: vector[origin], through: through, sources: ranked)
-            }.filter { !$0.sources.isEmpty }
+            return try catchUpNeeds(channel: channel, me: me, pushGrace: pushGrace, in: tx)
         }
+    }
+
+    /// `catchUpNeeds(channel:pushGrace:)` inside the caller's read (the delivery planner's).
+    func catchUpNeeds(channel: ChannelRecord, me: SiteID, pushGrace: UInt64, in tx: StoreTransaction) throws -> [CatchUpNeed] {
+        let vector = try tx.vector(channel: channel.rowID)
+        let peers = try tx.peers(channel: channel.rowID)
+        let locations = try Self.locations(channel: channel, in: tx).filter { !$0.deleted && $0.siteID != me }
+        let held = try tx.pendingSeqs(channel: channel.rowID)
+        var targets: [OriginID: UInt64] = [:]
+        for peer in peers {
+            // Never this site's own current writer: more of it elsewhere means this site was
+            // restored from a backup, and it takes a new writer instead (docs/PROTOCOL.md §3.2).
+            for (origin, seq) in peer.vector?.seqs ?? [:] where seq > vector[origin] && origin != channel.writer {
+                targets[origin] = max(targets[origin] ?? 0, seq)
+            }
+        }
+        for (origin, seqs) in held where origin != channel.writer {
+            if let last = seqs.last, last > vector[origin] { targets[origin] = max(targets[origin] ?? 0, last) }
+        }
+        let byPeer = Dictionary(peers.map { ($0.siteID, $0) }, uniquingKeysWith: { a, _ in a })
+        let now = clock.nowMilliseconds()
+        for location in locations where held[location.writer] == nil {
+            guard let peer = byPeer[location.siteID], !peer.offline, let pushed = peer.lastPushed, pushed == peer.lastHeard,
+                  now < pushed.addingSaturating(pushGrace) else { continue }
+            targets[location.writer] = nil
+        }
+        // A clone whose last pull or delivery failed is left alone until its backoff ends.
+        let ready = locations.filter { (byPeer[$0.siteID]?.nextAttempt ?? 0) <= now }
+        return targets.sorted { $0.key < $1.key }.map { origin, through in
+            // Clones that reported the entries first (online before offline), then any other live clone.
+            let ranked = ready.sorted { a, b in
+                func rank(_ l: Location) -> Int {
+                    let p = byPeer[l.siteID]
+                    let has = (p?.vector?[origin] ?? 0) > vector[origin]
+                    return (has ? 0 : 2) + ((p?.offline ?? false) ? 1 : 0)
+                }
+                return (rank(a), a.siteID) < (rank(b), b.siteID)
+            }
+            return CatchUpNeed(origin: origin, after: vector[origin], through: through, sources: ranked)
+        }.filter { !$0.sources.isEmpty }
     }
 
     /// Serves one page of `origin`'s entries after `after`, sealed to the requesting location's

@@ -1,0 +1,85 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+import Synchronization
+
+/// Checkpoints the write-ahead log beside the writer instead of inside its commits.
+///
+/// SQLite's automatic checkpoint runs in the commit that takes the log past 1,000 pages: that
+/// commit copies the log into the database and waits for two `fdatasync`s, 4–10 ms on a
+/// common disk, once every hundred or so small transactions. Every such commit is a packet
+/// answered late or a change sent late — the slowest percent of propagation. Here the commit
+/// only notes the log's length (SQLite's WAL hook) and, past `pages`, hands the checkpoint to a
+/// queue of its own with a connection of its own: a passive checkpoint, which never blocks the
+/// writer or the readers. If the log still reaches `inlinePages` (the writer never paused long
+/// enough), the committing connection checkpoints itself, as SQLite would, so the log stays
+/// bounded; the frames copied in the background are not copied again.
+///
+/// Durability is unchanged: with `synchronous=NORMAL` a commit in WAL mode was never synced
+/// by itself; the log is synced before each checkpoint in either place.
+final class WALCheckpointer: Sendable {
+    /// Pages in the log that start a background checkpoint (SQLite's automatic default).
+    static let pages: Int32 = 1_000
+    /// Pages in the log past which the committing connection checkpoints itself: a background
+    /// checkpoint that runs while the writer keeps committing cannot copy the frames written
+    /// meanwhile, so under a steady stream of writes (a catch-up, `log apply`) the log would
+    /// never start over.
+    static let inlinePages: Int32 = 4_000
+
+    private let path: String
+    private let queue = DispatchQueue(label: "nomadsync-checkpoint")
+    /// A checkpoint is queued or running; another commit past `pages` need not queue one.
+    private let pending = Atomic<Bool>(false)
+    /// The checkpoint's own connection, opened on first use (only touched on `queue`).
+    private let connection = Mutex<DatabaseQueue?>(nil)
+    /// Checkpoints run on `queue` so far (tests read it).
+    let backgroundCheckpoints = Atomic<Int>(0)
+
+    init(path: String) {
+        self.path = path
+    }
+
+    /// Installs the hook on one of the pool's connections (GRDB's `prepareDatabase`). It
+    /// replaces SQLite's automatic checkpoint on that connection.
+    func install(on db: Database) {
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        // The pool's configuration, which holds this object, lives as long as its connections.
+        sqlite3_wal_hook(db.sqliteConnection, { context, connection, name, pages in
+            guard let context else { return SQLITE_OK }
+            Unmanaged<WALCheckpointer>.fromOpaque(context).takeUnretainedValue().committed(pages: pages, connection: connection, name: name)
+            return SQLITE_OK
+        }, context)
+    }
+
+    /// A transaction committed and the log holds `pages` pages.
+    private func committed(pages: Int32, connection: OpaquePointer?, name: UnsafePointer<CChar>?) {
+        if pages >= Self.inlinePages {
+            // The background checkpoint is not keeping up: do what SQLite's own would.
+            sqlite3_wal_checkpoint_v2(connection, name, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+            return
+        }
+        guard pages >= Self.pages, !pending.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        queue.async { [self] in
+            pending.store(false, ordering: .releasing)  // a commit from now on may queue the next one
+            checkpoint()
+        }
+    }
+
+    /// One passive checkpoint on the checkpointer's own connection. A failure (the database
+    /// busy or gone) is left to the next commit past `pages`, or to the inline checkpoint.
+    private func checkpoint() {
+        connection.withLock { queue in
+            do {
+                if queue == nil {
+                    var config = Configuration()
+                    config.label = "nomadsync-checkpoint"
+                    queue = try DatabaseQueue(path: path, configuration: config)
+                }
+                try queue?.writeWithoutTransaction { db in _ = try db.checkpoint(.passive) }
+                backgroundCheckpoints.add(1, ordering: .relaxed)
+            } catch {
+                queue = nil
+            }
+        }
+    }
+}
