@@ -5,8 +5,8 @@ import NomadTransport
 
 /// Three-site propagation on loopback against the HTTP round trip: three real `serve` processes
 /// clone one channel; a change posted to A's admin API is timed until B and C have committed it
-/// (read from their database files, every 0.2 ms). The reference is a bare request to B's
-/// `/health`, timed the same way, in the same run.
+/// (read from their database files each time their write-ahead logs are written: `WALWatch`).
+/// The reference is a bare request to B's `/health`, timed the same way, in the same run.
 struct PropagationBench {
     let executable: String
     let changes: Int
@@ -29,6 +29,8 @@ struct PropagationBench {
 
         let token = try nodes[0].token
         let readers = try nodes.dropFirst().map { try RawSQLite(path: "\($0.directory)/nomadsync.sqlite") }
+        // A write to B's or C's log wakes the check at once; without inotify it polls.
+        let watch = WALWatch(paths: nodes.dropFirst().map { "\($0.directory)/nomadsync.sqlite-wal" })
         var latencies: [Double] = []
         for index in 0..<changes {
             let body = Array(#"[{"entity":"item","key":"p-\#(index)","op":"put","body":"{\"n\":\#(index)}"}]"#.utf8)
@@ -39,16 +41,23 @@ struct PropagationBench {
             guard answer.status == 200 else { throw BenchError("posting a change answered \(answer.status)") }
             var pending = Set(readers.indices)
             let deadline = start + 10_000_000_000
+            var woken = false
             while !pending.isEmpty {
                 for i in pending {
-                    let has = try readers[i].int64("SELECT count(*) FROM state WHERE entity = 'item' AND key = 'p-\(index)'")
-                    if has > 0 {
+                    if try readers[i].run("SELECT 1 FROM state WHERE entity = 'item' AND key = ?", ["p-\(index)"]) > 0 {
                         latencies.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
                         pending.remove(i)
                     }
                 }
                 guard DispatchTime.now().uptimeNanoseconds < deadline else { throw BenchError("change \(index) did not reach every clone in 10 s") }
-                if !pending.isEmpty { try await Task.sleep(for: .microseconds(200)) }
+                guard !pending.isEmpty else { break }
+                if let watch {
+                    // Woken by a write and the commit not visible yet: it is microseconds away,
+                    // look again shortly. Otherwise wait for the next write (1 ms at most).
+                    woken = watch.wait(microseconds: woken ? 100 : 1_000)
+                } else {
+                    try await Task.sleep(for: .microseconds(200))
+                }
             }
         }
         let rtt = Self.percentile(roundTrips, 0.5)

@@ -63,15 +63,13 @@ extension StoreTransaction {
             """), arguments: [channel, siteID.text, after, limit]).map { QueuedEntry(position: $0["position"], entry: try entry(from: $0)) }
     }
 
-    /// Removes acknowledged entries from the outbox.
+    /// Removes acknowledged entries from the outbox. One cached statement whatever the count
+    /// (the positions go in as a JSON array), so acknowledging a packet compiles no SQL.
     public func dequeue(channel: Int64, for siteID: SiteID, positions: [Int64]) throws {
-        for chunk in stride(from: 0, to: positions.count, by: 500) {
-            let part = positions[chunk..<min(chunk + 500, positions.count)]
-            let marks = Array(repeating: "?", count: part.count).joined(separator: ",")
-            var args: StatementArguments = [channel, siteID.text]
-            for p in part { args += [p] }
-            try db.execute(sql: "DELETE FROM outbox WHERE channel = ? AND site_id = ? AND position IN (\(marks))", arguments: args)
-        }
+        guard !positions.isEmpty else { return }
+        let list = "[" + positions.map(String.init).joined(separator: ",") + "]"
+        try db.cachedStatement(sql: "DELETE FROM outbox WHERE channel = ? AND site_id = ? AND position IN (SELECT value FROM json_each(?))")
+            .execute(arguments: [channel, siteID.text, list])
     }
 
     /// Forgets everything queued for `siteID` (its location retired).

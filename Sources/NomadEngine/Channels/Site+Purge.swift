@@ -50,6 +50,13 @@ extension Site {
         if try isRetired(channel, in: tx) { throw EngineError.retired(channel.nickname) }
     }
 
+    /// `ensureServed` with the channel's locations already read (`locations(channel:in:)`).
+    func ensureServed(_ channel: ChannelRecord, locations: [Location], me: SiteID) throws {
+        if channel.purgedAt != nil { throw EngineError.purged(channel.nickname) }
+        if channel.bootstrap != nil { throw EngineError.bootstrapping(channel.nickname) }
+        if locations.first(where: { $0.siteID == me })?.deleted ?? false { throw EngineError.retired(channel.nickname) }
+    }
+
     /// What follows from entries just applied, in the same transaction: a `purge` entry wipes the
     /// channel here (another site deleted it everywhere and delivers the entry itself); otherwise
     /// the channel moves to the key its rekeys agree on.

@@ -97,9 +97,12 @@ public struct DeliveryPlanner: Sendable {
     /// and the receiver's replay overlap; a receiver that gets it first holds its entries
     /// until `previous`'s arrive (entries may come in any order, docs/PROTOCOL.md §3).
     public func send(after previous: SendAction) throws -> SendAction? {
-        guard let last = previous.packet.positions.last else { return nil }
-        let next = try send(channel: previous.channel, to: previous.location, keyURL: previous.keyURL, after: last)
-        return next.isHeartbeat ? nil : next
+        guard let last = previous.packet.positions.last,
+              let packet = try site.nextPackets(channel: previous.channel.nickname, to: [previous.location], after: last,
+                                                maxEntries: policy.packetEntries, maxBytes: policy.packetBytes, heartbeats: false).first
+        else { return nil }
+        return SendAction(channel: previous.channel, location: previous.location, packet: packet, body: packet.envelope.wireJSON,
+                          keyURL: previous.keyURL)
     }
 
     /// One pull per origin this site lacks entries of (DESIGN §5 catch-up): from the clone that

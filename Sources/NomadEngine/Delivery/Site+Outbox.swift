@@ -77,9 +77,10 @@ extension Site {
     }
 
     /// `nextPacket` for several locations of one channel, read from one snapshot of the store
-    /// (each is still sealed to its own site).
+    /// (each is still sealed to its own site). With `heartbeats` false, a location with nothing
+    /// queued gets no packet (nothing is sealed for it).
     func nextPackets(channel nickname: String, to locations: [Location], after: Int64 = 0, maxEntries: Int? = nil,
-                     maxBytes: Int = 2 * 1024 * 1024) throws -> [OutboundPacket] {
+                     maxBytes: Int = 2 * 1024 * 1024, heartbeats: Bool = true) throws -> [OutboundPacket] {
         let site = try identity()
         let limit = min(maxEntries ?? limits.maxEntriesPerPacket, limits.maxEntriesPerPacket)
         let (channel, queues, vector, rekeys) = try store.read { tx -> (ChannelRecord, [[QueuedEntry]], VersionVector, [ChangeEntry]) in
@@ -90,7 +91,8 @@ extension Site {
             let queues = try locations.map { try tx.queued(channel: channel.rowID, for: $0.siteID, after: after, limit: limit) }
             return (channel, queues, try tx.vector(channel: channel.rowID), rekeys)
         }
-        return try zip(locations, queues).map { location, queued in
+        return try zip(locations, queues).compactMap { location, queued -> OutboundPacket? in
+            if queued.isEmpty && !heartbeats { return nil }
             var taken: [QueuedEntry] = []
             var bytes = 0
             for q in queued {

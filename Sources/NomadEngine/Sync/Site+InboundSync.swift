@@ -68,7 +68,11 @@ extension Site {
     public func openSync(_ envelope: Envelope) throws -> OpenedSync {
         guard envelope.type == .sync else { throw EngineError.notForThisSite("expected a sync message, got \(envelope.type.rawValue)") }
         let site = try identity()
-        let named = try store.read { try self.channel(named: envelope.sender, in: $0) }
+        // The channel and its locations in one read: this is on the path of every packet.
+        let (named, known) = try store.read { tx -> ((channel: ChannelRecord, publicKey: [UInt8], valid: Bool)?, [Location]) in
+            guard let named = try self.channel(named: envelope.sender, in: tx) else { return (nil, []) }
+            return (named, try Self.locations(channel: named.channel, in: tx))
+        }
         if let named, !named.valid {
             throw EngineError.supersededID(envelope.sender.text, keys: try store.read { try Self.keyEntries(of: named.channel, in: $0) })
         }
@@ -88,11 +92,12 @@ extension Site {
             throw EngineError.notForThisSite("channel \(envelope.sender.text) is not hosted on this site")
         }
         let channel = resolved.channel
-        try store.read { try ensureServed(channel, in: $0) }
+        let locations = named != nil ? known : try store.read { try Self.locations(channel: channel, in: $0) }
+        try ensureServed(channel, locations: locations, me: site.siteID)
         guard envelope.recipients.isEmpty || envelope.recipients.contains(envelope.sender) || envelope.recipients.contains(channel.portableID) else {
             throw EngineError.notForThisSite("no recipient of this packet is hosted on this site")
         }
-        let sender = try senderLocation(envelope.siteID, of: channel, introducedBy: vouching)
+        let sender = try senderLocation(envelope.siteID, of: channel, introducedBy: vouching, known: locations)
         return OpenedSync(channel: HostedChannel(channel), data: data, sender: sender, signingKey: resolved.publicKey)
     }
 
@@ -159,8 +164,9 @@ extension Site {
         try senderLocation(siteID, of: channel.record, introducedBy: entries)
     }
 
-    func senderLocation(_ siteID: SiteID, of channel: ChannelRecord, introducedBy entries: [ChangeEntry]) throws -> Location {
-        let known = try store.read { try Self.locations(channel: channel, in: $0) }
+    func senderLocation(_ siteID: SiteID, of channel: ChannelRecord, introducedBy entries: [ChangeEntry],
+                        known: [Location]? = nil) throws -> Location {
+        let known = try known ?? store.read { try Self.locations(channel: channel, in: $0) }
         if let location = known.first(where: { $0.siteID == siteID && !$0.deleted }) { return location }
         for entry in entries where entry.entity == "location" && entry.key == siteID.text && entry.op == .put {
             guard let location = try? WireJSON.decode(Location.self, from: entry.body, what: "location"),
