@@ -71,8 +71,8 @@ public struct DeliveryWorker: Service {
     }
 
     /// One pass: the site heartbeats that are due (one request per other site, docs/PROTOCOL.md
-    /// §7.7), then over every channel: the packets that are due (in parallel, one chain per
-    /// location), then the pulls. A diverged channel keeps delivering what it can: the alarm is
+    /// §7.7) while, over every channel, the packets that are due go (in parallel, one chain per
+    /// location), then the pulls; then the heartbeats the site heartbeats did not cover. A diverged channel keeps delivering what it can: the alarm is
     /// in status, health and metrics.
     /// Returns the earliest time a planned send falls due if nothing changes (nil: none planned).
     @discardableResult
@@ -82,27 +82,26 @@ public struct DeliveryWorker: Service {
             logger.error("cannot read channels", metadata: ["error": "\(error)"])
             return nil
         }
-        // Site heartbeats first; a channel's empty `sync` is only for what they did not cover
-        // as of this moment (DeliveryPlanner.plan(channel:heartbeatsAsOf:)).
+        // Site heartbeats go beside the channels' packets, not before them: a change never waits
+        // for another site's heartbeat answer. A channel's empty `sync` is only for what they did
+        // not cover as of this moment (DeliveryPlanner.plan(channel:heartbeatsAsOf:)), so a
+        // location due only for a heartbeat waits until they are answered.
         let passStart = site.clock.nowMilliseconds()
-        await sendSiteHeartbeats()
+        let heartbeats = plannedSiteHeartbeats()
+        async let recorded = send(heartbeats?.actions ?? [], keys: heartbeats?.keys)
         var nextDue: UInt64?
+        var waiting: [(HostedChannel, [SiteID])] = []
         for channel in channels {
-            let plan: DeliveryPlan
-            do { plan = try planner.plan(channel: channel, heartbeatsAsOf: passStart) } catch {
-                logger.error("cannot plan delivery", metadata: ["channel": "\(channel.nickname)", "error": "\(error)"])
-                nextDue = 0  // try again at the next poll
-                continue
-            }
-            if let due = plan.wakeAt { nextDue = min(nextDue ?? due, due) }
-            // Work done now may be followed at once by more (another page, a pull): poll again soon.
-            if !plan.sends.isEmpty || !plan.pulls.isEmpty { nextDue = 0 }
-            await withTaskGroup(of: Void.self) { group in
-                for send in plan.sends { group.addTask { await deliver(send) } }
-            }
-            await catchUp(plan.pulls)
+            guard let plan = await deliver(channel, heartbeatsAsOf: passStart, heartbeatsInFlight: heartbeats != nil, nextDue: &nextDue)
+            else { continue }
+            if !plan.heartbeatsLeft.isEmpty { waiting.append((channel, plan.heartbeatsLeft)) }
             let (fetched, _) = await blobs.runOnce(channel)
             metrics.blobsFetched(fetched)
+        }
+        // The heartbeats the site heartbeats did not cover go now, as an empty `sync` each.
+        let covered = await recorded
+        for (channel, sites) in waiting where sites.contains(where: { !(covered[$0]?.contains(channel.nickname) ?? false) }) {
+            _ = await deliver(channel, heartbeatsAsOf: passStart, heartbeatsInFlight: false, nextDue: &nextDue)
         }
         await messages.runOnce()
         await webhooks.runOnce()
@@ -110,6 +109,26 @@ public struct DeliveryWorker: Service {
     }
 
     func keys(_ channel: HostedChannel) throws -> SigningKeyPair { try site.channelKeys(channel) }
+
+    /// Plans one channel and carries the plan out: its packets (in parallel, one chain per
+    /// location), then its pulls. Lowers `nextDue` to when something falls due; nil when the
+    /// channel could not be planned (logged).
+    func deliver(_ channel: HostedChannel, heartbeatsAsOf: UInt64, heartbeatsInFlight: Bool, nextDue: inout UInt64?) async -> DeliveryPlan? {
+        let plan: DeliveryPlan
+        do { plan = try planner.plan(channel: channel, heartbeatsAsOf: heartbeatsAsOf, heartbeatsInFlight: heartbeatsInFlight) } catch {
+            logger.error("cannot plan delivery", metadata: ["channel": "\(channel.nickname)", "error": "\(error)"])
+            nextDue = 0  // try again at the next poll
+            return nil
+        }
+        if let due = plan.wakeAt { nextDue = min(nextDue ?? due, due) }
+        // Work done now may be followed at once by more (another page, a pull): poll again soon.
+        if !plan.sends.isEmpty || !plan.pulls.isEmpty { nextDue = 0 }
+        await withTaskGroup(of: Void.self) { group in
+            for send in plan.sends { group.addTask { await deliver(send) } }
+        }
+        await catchUp(plan.pulls)
+        return plan
+    }
 
     // MARK: Delivery
 

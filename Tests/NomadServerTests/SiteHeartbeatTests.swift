@@ -190,6 +190,24 @@ struct HeartbeatTrio {
         }
     }
 
+    @Test func aChangeGoesOutWhileTheSiteHeartbeatsAreUnanswered() async throws {
+        let gate = HeartbeatGate(URLSessionTransport(timeout: 5))
+        try await HeartbeatTrio.with(channels: 2, transport: gate) { trio in
+            try await trio.drain()
+            gate.hold()
+            trio.a.clock.advance(by: HeartbeatTrio.heartbeat + 1)  // both channels' heartbeats are due
+            _ = try trio.a.site.append(nickname: "ch0", [Change(entity: "item", key: "urgent", op: .put, body: "{}")])
+            let pass = Task { await trio.worker.runOnce() }
+            func arrived(_ served: ServedSite) throws -> Bool { try served.local.site.log(nickname: "ch0").contains { $0.key == "urgent" } }
+            for _ in 0..<400 where !(try arrived(trio.b) && arrived(trio.c)) { try await Task.sleep(for: .milliseconds(25)) }
+            #expect(try arrived(trio.b) && arrived(trio.c), "the change reached B and C while A's site heartbeats were held")
+            #expect(gate.held == 2, "both site heartbeats were still unanswered")
+            gate.release()
+            await pass.value
+            #expect(gate.paths.filter { $0.hasSuffix("/zot") }.count == 2, "ch0's packets only: the site heartbeats covered ch1")
+        }
+    }
+
     @Test func aSiteWithoutTheHeartbeatRouteGetsAnEmptySyncPerChannel() async throws {
         let scripted = ScriptedTransport()
         try await HeartbeatTrio.with(channels: 3, transport: scripted) { trio in
@@ -247,5 +265,45 @@ final class OldSiteTransport: HTTPTransport {
             return InboundResponse(status: 404, body: Data(#"{"success":false,"message":"no such route"}"#.utf8))
         }
         return InboundResponse(status: 200, body: Data(DeliveryWorkerTests.ack.utf8))
+    }
+}
+
+/// Holds every `/heartbeat` request from `hold()` until `release()`; everything else goes
+/// through at once. Records the other URLs sent since `hold()`.
+final class HeartbeatGate: HTTPTransport {
+    let inner: any HTTPTransport
+    private let state = Mutex<(holding: Bool, recording: Bool, waiting: [CheckedContinuation<Void, Never>], paths: [String])>(
+        (false, false, [], []))
+
+    init(_ inner: any HTTPTransport) { self.inner = inner }
+
+    var held: Int { state.withLock { $0.waiting.count } }
+    var paths: [String] { state.withLock { $0.paths } }
+
+    func hold() { state.withLock { $0.holding = true; $0.recording = true; $0.paths = [] } }
+
+    func release() {
+        let waiting = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+            s.holding = false
+            defer { s.waiting = [] }
+            return s.waiting
+        }
+        for continuation in waiting { continuation.resume() }
+    }
+
+    func send(_ request: OutboundRequest) async throws -> InboundResponse {
+        if request.url.hasSuffix("/heartbeat") {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let go = state.withLock { s -> Bool in
+                    guard s.holding else { return true }
+                    s.waiting.append(continuation)
+                    return false
+                }
+                if go { continuation.resume() }
+            }
+        } else {
+            state.withLock { if $0.recording { $0.paths.append(request.url) } }
+        }
+        return try await inner.send(request)
     }
 }

@@ -42,6 +42,9 @@ public struct DeliveryPlan: Sendable {
     public var pulls: [PullAction]
     /// When the next send falls due if nothing changes (ms since 1970), if any is planned.
     public var wakeAt: UInt64?
+    /// Locations due only for a heartbeat, left out because the pass's site heartbeats were
+    /// still in flight (`plan(channel:heartbeatsAsOf:heartbeatsInFlight:)`).
+    public var heartbeatsLeft: [SiteID] = []
 }
 
 /// What the planner made of a packet's answer.

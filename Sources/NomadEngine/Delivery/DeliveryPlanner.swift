@@ -34,11 +34,18 @@ public struct DeliveryPlanner: Sendable {
     /// then (the site heartbeat did not cover it: refused, not recorded). One that fell due
     /// during the pass waits for the next pass's site heartbeat, so a pass longer than the
     /// interval does not turn into one empty `sync` per channel.
-    public func plan(channel: HostedChannel, heartbeatsAsOf: UInt64? = nil) throws -> DeliveryPlan {
+    ///
+    /// `heartbeatsInFlight`: the pass's site heartbeats are still on their way, so whether they
+    /// cover a location is not known yet. Entries go now; a location due only for a heartbeat is
+    /// left out and named in `heartbeatsLeft`, to plan again once the site heartbeats are
+    /// answered. A change never waits for another site's heartbeat answer.
+    public func plan(channel: HostedChannel, heartbeatsAsOf: UInt64? = nil, heartbeatsInFlight: Bool = false) throws -> DeliveryPlan {
         let keyURL = try self.keyURL(channel)
         let inputs = try site.deliveryInputs(channel: channel, pushGrace: policy.heartbeatMilliseconds)
-        let (sends, wakeAt) = try sends(channel: channel, keyURL: keyURL, inputs: inputs, heartbeatsAsOf: heartbeatsAsOf)
-        return DeliveryPlan(sends: sends, pulls: pulls(channel: channel, keyURL: keyURL, needs: inputs.needs), wakeAt: wakeAt)
+        let planned = try sends(channel: channel, keyURL: keyURL, inputs: inputs, heartbeatsAsOf: heartbeatsAsOf,
+                                heartbeatsInFlight: heartbeatsInFlight)
+        return DeliveryPlan(sends: planned.sends, pulls: pulls(channel: channel, keyURL: keyURL, needs: inputs.needs),
+                            wakeAt: planned.wakeAt, heartbeatsLeft: planned.heartbeatsLeft)
     }
 
     /// The sends of `plan(channel:)` alone.
@@ -53,12 +60,13 @@ public struct DeliveryPlanner: Sendable {
         return pulls(channel: channel, keyURL: try keyURL(channel), needs: inputs.needs)
     }
 
-    func sends(channel: HostedChannel, keyURL: String, inputs: DeliveryInputs,
-               heartbeatsAsOf: UInt64? = nil) throws -> (sends: [SendAction], wakeAt: UInt64?) {
+    func sends(channel: HostedChannel, keyURL: String, inputs: DeliveryInputs, heartbeatsAsOf: UInt64? = nil,
+               heartbeatsInFlight: Bool = false) throws -> (sends: [SendAction], wakeAt: UInt64?, heartbeatsLeft: [SiteID]) {
         let now = site.clock.nowMilliseconds()
         let asOf = min(heartbeatsAsOf ?? now, now)
         var due: [Location] = []
         var wakeAt: UInt64?
+        var left: [SiteID] = []
         // A retired location only sends what is still queued (its own deleted `location` last).
         for target in inputs.targets where !inputs.retired || target.queued > 0 {
             let heartbeatAt = (target.peer.lastDelivered ?? 0).addingSaturating(policy.heartbeatMilliseconds)
@@ -70,12 +78,16 @@ public struct DeliveryPlanner: Sendable {
                 wakeAt = min(wakeAt ?? dueAt, dueAt)
                 continue
             }
+            if heartbeatsInFlight && target.queued == 0 {
+                left.append(target.location.siteID)
+                continue
+            }
             due.append(target.location)
         }
-        guard !due.isEmpty else { return ([], wakeAt) }
+        guard !due.isEmpty else { return ([], wakeAt, left) }
         let packets = try site.nextPackets(channel: channel.nickname, to: due, maxEntries: policy.packetEntries, maxBytes: policy.packetBytes)
         return (packets.map { SendAction(channel: channel, location: $0.location, packet: $0, body: $0.envelope.wireJSON, keyURL: keyURL) },
-                wakeAt)
+                wakeAt, left)
     }
 
     /// The next packet for `location` now, whatever its backoff: the oldest queued entries, or a
