@@ -17,6 +17,10 @@ public final class DeliveryWake: Sendable {
         end()
     }
 
+    /// Ends the worker's current (or next) wait without asking for a pass: something it waits
+    /// for inside a pass (the site heartbeats' answers) has come.
+    public func nudge() { end() }
+
     /// Whether `signal()` was called since the last time this was asked.
     public func takeRequest() -> Bool { requested.withLock { r in defer { r = false }; return r } }
 

@@ -5,6 +5,7 @@ import NomadEngine
 import NomadModel
 import NomadTransport
 import ServiceLifecycle
+import Synchronization
 
 /// Carries out what the engine's `DeliveryPlanner` plans (DESIGN §5): packets and heartbeats to
 /// every other location, pulls of missing entries from any live clone, all through one
@@ -83,25 +84,41 @@ public struct DeliveryWorker: Service {
             return nil
         }
         // Site heartbeats go beside the channels' packets, not before them: a change never waits
-        // for another site's heartbeat answer. A channel's empty `sync` is only for what they did
-        // not cover as of this moment (DeliveryPlanner.plan(channel:heartbeatsAsOf:)), so a
-        // location due only for a heartbeat waits until they are answered.
+        // for another site's heartbeat answer, not even one appended while they are out. A
+        // channel's empty `sync` is only for what they did not cover as of this moment
+        // (DeliveryPlanner.plan(channel:heartbeatsAsOf:)), so a location due only for a
+        // heartbeat waits until they are answered.
         let passStart = site.clock.nowMilliseconds()
-        let heartbeats = plannedSiteHeartbeats()
-        async let recorded = send(heartbeats?.actions ?? [], keys: heartbeats?.keys)
         var nextDue: UInt64?
-        var waiting: [(HostedChannel, [SiteID])] = []
-        for channel in channels {
-            guard let plan = await deliver(channel, heartbeatsAsOf: passStart, heartbeatsInFlight: heartbeats != nil, nextDue: &nextDue)
-            else { continue }
-            if !plan.heartbeatsLeft.isEmpty { waiting.append((channel, plan.heartbeatsLeft)) }
-            let (fetched, _) = await blobs.runOnce(channel)
-            metrics.blobsFetched(fetched)
-        }
-        // The heartbeats the site heartbeats did not cover go now, as an empty `sync` each.
-        let covered = await recorded
-        for (channel, sites) in waiting where sites.contains(where: { !(covered[$0]?.contains(channel.nickname) ?? false) }) {
-            _ = await deliver(channel, heartbeatsAsOf: passStart, heartbeatsInFlight: false, nextDue: &nextDue)
+        if let heartbeats = plannedSiteHeartbeats() {
+            let answered = Flag()
+            var waiting: [String: (channel: HostedChannel, sites: Set<SiteID>)] = [:]
+            func pass(_ channels: [HostedChannel]) async {
+                for (channel, sites) in await deliver(channels, heartbeatsAsOf: passStart, heartbeatsInFlight: true, nextDue: &nextDue) {
+                    waiting[channel.nickname, default: (channel, [])].sites.formUnion(sites)
+                }
+            }
+            let covered = await withTaskGroup(of: [SiteID: Set<String>].self) { group in
+                group.addTask {
+                    let covered = await send(heartbeats.actions, keys: heartbeats.keys)
+                    answered.set()
+                    wake.nudge()
+                    return covered
+                }
+                await pass(channels)
+                while !answered.isSet && !Task.isCancelled {
+                    await wake.wait(milliseconds: configuration.pollMilliseconds)  // a change, the answers, or the poll
+                    if wake.takeRequest() { await pass((try? site.channels()) ?? channels) }
+                }
+                return await group.next() ?? [:]
+            }
+            // The heartbeats the site heartbeats did not cover go now, as an empty `sync` each.
+            let uncovered = waiting.values.filter { left in
+                left.sites.contains { site in !(covered[site]?.contains(left.channel.nickname) ?? false) }
+            }
+            _ = await deliver(uncovered.map { $0.channel }, heartbeatsAsOf: passStart, heartbeatsInFlight: false, nextDue: &nextDue)
+        } else {
+            _ = await deliver(channels, heartbeatsAsOf: passStart, heartbeatsInFlight: false, nextDue: &nextDue)
         }
         await messages.runOnce()
         await webhooks.runOnce()
@@ -109,6 +126,22 @@ public struct DeliveryWorker: Service {
     }
 
     func keys(_ channel: HostedChannel) throws -> SigningKeyPair { try site.channelKeys(channel) }
+
+    /// Delivers each channel in turn (`deliver(_:heartbeatsAsOf:heartbeatsInFlight:nextDue:)`),
+    /// then fetches the blobs it misses. Returns the locations each channel left for after the
+    /// site heartbeats in flight.
+    func deliver(_ channels: [HostedChannel], heartbeatsAsOf: UInt64, heartbeatsInFlight: Bool,
+                 nextDue: inout UInt64?) async -> [(HostedChannel, Set<SiteID>)] {
+        var left: [(HostedChannel, Set<SiteID>)] = []
+        for channel in channels {
+            guard let plan = await deliver(channel, heartbeatsAsOf: heartbeatsAsOf, heartbeatsInFlight: heartbeatsInFlight, nextDue: &nextDue)
+            else { continue }
+            if !plan.heartbeatsLeft.isEmpty { left.append((channel, Set(plan.heartbeatsLeft))) }
+            let (fetched, _) = await blobs.runOnce(channel)
+            metrics.blobsFetched(fetched)
+        }
+        return left
+    }
 
     /// Plans one channel and carries the plan out: its packets (in parallel, one chain per
     /// location), then its pulls. Lowers `nextDue` to when something falls due; nil when the
@@ -265,4 +298,11 @@ extension NodeConfiguration {
                        backoff: Backoff(baseMilliseconds: backoffBaseMilliseconds, capMilliseconds: backoffCapMilliseconds),
                        packetEntries: packetEntries, packetBytes: packetBytes)
     }
+}
+
+/// A flag one task sets and another reads.
+final class Flag: Sendable {
+    private let value = Atomic<Bool>(false)
+    var isSet: Bool { value.load(ordering: .acquiring) }
+    func set() { value.store(true, ordering: .releasing) }
 }

@@ -198,13 +198,20 @@ struct HeartbeatTrio {
             trio.a.clock.advance(by: HeartbeatTrio.heartbeat + 1)  // both channels' heartbeats are due
             _ = try trio.a.site.append(nickname: "ch0", [Change(entity: "item", key: "urgent", op: .put, body: "{}")])
             let pass = Task { await trio.worker.runOnce() }
-            func arrived(_ served: ServedSite) throws -> Bool { try served.local.site.log(nickname: "ch0").contains { $0.key == "urgent" } }
-            for _ in 0..<400 where !(try arrived(trio.b) && arrived(trio.c)) { try await Task.sleep(for: .milliseconds(25)) }
-            #expect(try arrived(trio.b) && arrived(trio.c), "the change reached B and C while A's site heartbeats were held")
+            func arrived(_ key: String) async throws -> Bool {
+                func has(_ served: ServedSite) throws -> Bool { try served.local.site.log(nickname: "ch0").contains { $0.key == key } }
+                for _ in 0..<400 where !(try has(trio.b) && has(trio.c)) { try await Task.sleep(for: .milliseconds(25)) }
+                return try has(trio.b) && has(trio.c)
+            }
+            #expect(try await arrived("urgent"), "the change reached B and C while A's site heartbeats were held")
+            // One appended while the pass waits for the heartbeats' answers goes at once too.
+            _ = try trio.a.site.append(nickname: "ch0", [Change(entity: "item", key: "later", op: .put, body: "{}")])
+            trio.worker.wake.signal()
+            #expect(try await arrived("later"), "a change appended during the wait reached B and C")
             #expect(gate.held == 2, "both site heartbeats were still unanswered")
             gate.release()
             await pass.value
-            #expect(gate.paths.filter { $0.hasSuffix("/zot") }.count == 2, "ch0's packets only: the site heartbeats covered ch1")
+            #expect(gate.paths.filter { $0.hasSuffix("/zot") }.count == 4, "ch0's packets only: the site heartbeats covered ch1")
         }
     }
 
