@@ -191,16 +191,19 @@ extension Site {
     /// and digest it also compares them with ours: equal vectors with different digests mean
     /// the clones hold different entries under the same places — the `diverged` alarm.
     /// `pushed`: the message carried entries of the sender's own writer (see `catchUpNeeds`).
+    /// `answering`: it answered a request of this site's or made one (a pulled page, a pull),
+    /// which says nothing of whether its site is pushing: a site that was pushing still is.
     func recordReport(channel: ChannelRecord, from siteID: SiteID, vector: VersionVector?, digest: String?, pushed: Bool = false,
-                      in tx: StoreTransaction) throws -> DivergenceChange {
+                      answering: Bool = false, in tx: StoreTransaction) throws -> DivergenceChange {
         var peer = try tx.peer(channel: channel.rowID, siteID: siteID) ?? PeerRecord(siteID: siteID)
         if peer.offline || peer.attempts > 0 {
             peer.offline = false
             peer.attempts = 0
             peer.nextAttempt = 0
         }
+        let wasPushing = peer.lastPushed != nil && peer.lastPushed == peer.lastHeard
         peer.lastHeard = clock.nowMilliseconds()
-        if pushed { peer.lastPushed = peer.lastHeard }
+        if pushed || (answering && wasPushing) { peer.lastPushed = peer.lastHeard }
         if let vector { peer.vector = vector }
         if let digest { peer.digest = digest }
         try tx.putPeer(channel: channel.rowID, peer)

@@ -157,7 +157,7 @@ extension Site {
             pageLimits.maxEntriesPerPacket = limits.maxEntriesPerPacket + keys.count
             let report = try ReplayEngine(limits: pageLimits).apply(page.entries + keys, to: channel.record, in: tx, now: clock.nowMilliseconds(),
                                                                     vouching: page.keys ?? [])
-            _ = try recordReport(channel: channel.record, from: page.from, vector: page.vector, digest: page.digest, in: tx)
+            _ = try recordReport(channel: channel.record, from: page.from, vector: page.vector, digest: page.digest, answering: true, in: tx)
             try settle(channel.record, in: tx, vouching: page.keys ?? [])
             return report
         }
@@ -172,7 +172,7 @@ extension Site {
             guard try tx.recordToken(token, now: now, windowStart: now > window ? now - window : 0) else {
                 throw EngineError.replayedToken(windowMinutes: window / 60_000)
             }
-            _ = try recordReport(channel: channel.record, from: requester, vector: nil, digest: nil, in: tx)
+            _ = try recordReport(channel: channel.record, from: requester, vector: nil, digest: nil, answering: true, in: tx)
         }
     }
 }
