@@ -196,25 +196,26 @@ struct DeliveryFixture {
         #expect(f.scripted.requests.map(\.url) == ["http://127.0.0.1:2/zot", "http://127.0.0.1:3/zot", "http://127.0.0.1:4/zot"])
     }
 
-    @Test func packetsToOneLocationGoTwoAtATimeAndEachEntryOnce() async throws {
+    @Test func packetsToOneLocationGoThreeAtATimeAndEachEntryOnce() async throws {
         let f = try DeliveryFixture(transport: PacedTransport(delay: .milliseconds(50)))
         defer { f.remove() }
-        try f.a.site.append(nickname: "alice", (0..<1_200).map { Change(entity: "item", key: "k\($0)", op: .put, body: "{}") })
+        try f.a.site.append(nickname: "alice", (0..<2_200).map { Change(entity: "item", key: "k\($0)", op: .put, body: "{}") })
         await f.worker.runOnce()
         let paced = try #require(f.transport as? PacedTransport)
         #expect(try f.bStatus.outbox == 0)
-        #expect(paced.requests == 3)  // 500 + 500 + 200: no packet carried what another did
-        #expect(paced.mostAtOnce == 2)
+        #expect(paced.requests == 5)  // 4 × 500 + 200: no packet carried what another did
+        #expect(paced.mostAtOnce == DeliveryWorker.packetsInFlight)
+        #expect(DeliveryWorker.packetsInFlight == 3)
     }
 
     @Test func afterAFailureNothingMoreGoesAndTheBackoffCountsOnce() async throws {
         let f = try DeliveryFixture(transport: PacedTransport(delay: .milliseconds(50), unreachable: true))
         defer { f.remove() }
-        try f.a.site.append(nickname: "alice", (0..<1_200).map { Change(entity: "item", key: "k\($0)", op: .put, body: "{}") })
+        try f.a.site.append(nickname: "alice", (0..<2_200).map { Change(entity: "item", key: "k\($0)", op: .put, body: "{}") })
         await f.worker.runOnce()
         let paced = try #require(f.transport as? PacedTransport)
-        #expect(paced.requests == 2)  // the two already in flight; nothing after the failure
-        #expect(try f.bStatus.outbox == 1_200)
+        #expect(paced.requests == DeliveryWorker.packetsInFlight)  // those already in flight; nothing after the failure
+        #expect(try f.bStatus.outbox == 2_200)
         let plan = try f.worker.planner.plan(channel: try f.a.site.channel(nickname: "alice"))
         // One failure: a retry within the first step of the backoff (1 s), not the second.
         #expect(try #require(plan.wakeAt) <= f.a.clock.nowMilliseconds() + 1_000)
