@@ -11,9 +11,9 @@ struct PurgeTests {
         for _ in 0..<20 {
             let packet = try from.site.nextPacket(channel: nick, to: target)
             _ = try to.site.acceptSync(try to.site.openSync(packet.envelope), token: UUID().uuidString)
-            let (_, remaining) = try from.site.acknowledged(channel: try from.site.channel(nickname: nick), siteID: target.siteID,
+            let (_, more) = try from.site.acknowledged(channel: try from.site.channel(nickname: nick), siteID: target.siteID,
                                                             positions: packet.positions)
-            if remaining == 0 { break }
+            if !more { break }
         }
     }
 

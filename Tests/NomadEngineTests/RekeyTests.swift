@@ -18,8 +18,8 @@ struct RekeyTests {
             let opened = try to.site.openSync(packet.envelope)
             last = try to.site.acceptSync(opened, token: UUID().uuidString)
             let channel = try from.site.channel(nickname: nick)
-            let (_, remaining) = try from.site.acknowledged(channel: channel, siteID: target.siteID, positions: packet.positions)
-            if remaining == 0 { break }
+            let (_, more) = try from.site.acknowledged(channel: channel, siteID: target.siteID, positions: packet.positions)
+            if !more { break }
         }
         return last
     }

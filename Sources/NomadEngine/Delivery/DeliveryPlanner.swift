@@ -68,17 +68,17 @@ public struct DeliveryPlanner: Sendable {
         var wakeAt: UInt64?
         var left: [SiteID] = []
         // A retired location only sends what is still queued (its own deleted `location` last).
-        for target in inputs.targets where !inputs.retired || target.queued > 0 {
+        for target in inputs.targets where !inputs.retired || target.queued {
             let heartbeatAt = (target.peer.lastDelivered ?? 0).addingSaturating(policy.heartbeatMilliseconds)
-            let dueAt = max(target.peer.nextAttempt, target.queued > 0 ? 0 : heartbeatAt)
+            let dueAt = max(target.peer.nextAttempt, target.queued ? 0 : heartbeatAt)
             // Due now, but only a heartbeat, and it fell due after the pass's site heartbeats:
             // the next pass's site heartbeat carries it (wake at once for that pass).
-            let leftToSiteHeartbeat = target.queued == 0 && dueAt <= now && heartbeatAt > asOf
+            let leftToSiteHeartbeat = !target.queued && dueAt <= now && heartbeatAt > asOf
             if dueAt > now || leftToSiteHeartbeat {
                 wakeAt = min(wakeAt ?? dueAt, dueAt)
                 continue
             }
-            if heartbeatsInFlight && target.queued == 0 {
+            if heartbeatsInFlight && !target.queued {
                 left.append(target.location.siteID)
                 continue
             }
@@ -147,8 +147,8 @@ public struct DeliveryPlanner: Sendable {
         let siteID = action.location.siteID
         switch answer {
         case .answered:
-            let (wasOffline, remaining) = try site.acknowledged(channel: action.channel, siteID: siteID, positions: action.packet.positions)
-            return .acked(entries: action.packet.entryCount, more: remaining > 0 && !action.isHeartbeat, wasOffline: wasOffline)
+            let (wasOffline, more) = try site.acknowledged(channel: action.channel, siteID: siteID, positions: action.packet.positions)
+            return .acked(entries: action.packet.entryCount, more: more && !action.isHeartbeat, wasOffline: wasOffline)
         case .refused(let refusal):
             if let fork = refusal.fork,
                let healed = try site.forkAnswered(nickname: action.channel.nickname, origin: fork.origin, seq: fork.seq) {

@@ -18,11 +18,11 @@ public struct OutboundPacket: Sendable {
     public var entryCount: Int { positions.count }
 }
 
-/// Another location of a channel with its delivery state and queue depth.
+/// Another location of a channel with its delivery state and whether entries are queued for it.
 struct DeliveryTarget: Sendable {
     var location: Location
     var peer: PeerRecord
-    var queued: Int
+    var queued: Bool
 }
 
 /// What `DeliveryPlanner.plan` reads for one channel (`Site.deliveryInputs`).
@@ -56,10 +56,10 @@ extension Site {
             let locations = try Self.locations(channel: fresh, in: tx)
             // Retired (its own location deleted) or purged: it only delivers what is still queued.
             let retired = fresh.purgedAt != nil || (locations.first { $0.siteID == me }?.deleted ?? false)
-            let depths = try tx.outboxDepths(channel: fresh.rowID)
             let peers = Dictionary(try tx.peers(channel: fresh.rowID).map { ($0.siteID, $0) }, uniquingKeysWith: { a, _ in a })
-            let targets = locations.filter { !$0.deleted && $0.siteID != me }.map { loc in
-                DeliveryTarget(location: loc, peer: peers[loc.siteID] ?? PeerRecord(siteID: loc.siteID), queued: depths[loc.siteID] ?? 0)
+            let targets = try locations.filter { !$0.deleted && $0.siteID != me }.map { loc in
+                DeliveryTarget(location: loc, peer: peers[loc.siteID] ?? PeerRecord(siteID: loc.siteID),
+                               queued: try tx.hasQueued(channel: fresh.rowID, for: loc.siteID))
             }
             let needs = retired ? [] : try catchUpNeeds(channel: fresh, me: me, pushGrace: pushGrace, in: tx)
             return DeliveryInputs(retired: retired, targets: targets, needs: needs)
@@ -147,9 +147,9 @@ extension Site {
     }
 
     /// The receiver acknowledged a packet: its entries leave the outbox and the location is
-    /// online. Returns whether it had been offline and how many entries stay queued for it.
+    /// online. Returns whether it had been offline and whether entries stay queued for it.
     @discardableResult
-    func acknowledged(channel: HostedChannel, siteID: SiteID, positions: [Int64]) throws -> (wasOffline: Bool, remaining: Int) {
+    func acknowledged(channel: HostedChannel, siteID: SiteID, positions: [Int64]) throws -> (wasOffline: Bool, more: Bool) {
         let now = clock.nowMilliseconds()
         return try store.write { tx in
             try tx.dequeue(channel: channel.rowID, for: siteID, positions: positions)
@@ -157,9 +157,9 @@ extension Site {
             let wasOffline = peer.offline
             peer.delivered(at: now)
             try tx.putPeer(channel: channel.rowID, peer)
-            let remaining = try tx.outboxDepths(channel: channel.rowID)[siteID] ?? 0
+            let more = try tx.hasQueued(channel: channel.rowID, for: siteID)
             try wipeIfDelivered(channel.rowID, in: tx)
-            return (wasOffline, remaining)
+            return (wasOffline, more)
         }
     }
 

@@ -105,9 +105,9 @@ extension Site {
             for channel in try tx.channels() where channel.purgedAt == nil && channel.bootstrap == nil {
                 let locations = try Self.locations(channel: channel, in: tx)
                 guard !(locations.first { $0.siteID == me }?.deleted ?? false) else { continue }
-                let depths = try tx.outboxDepths(channel: channel.rowID)
                 var report: ChannelReport?
-                for location in locations where !location.deleted && location.siteID != me && (depths[location.siteID] ?? 0) == 0 {
+                for location in locations where !location.deleted && location.siteID != me {
+                    guard try !tx.hasQueued(channel: channel.rowID, for: location.siteID) else { continue }
                     let peer = try tx.peer(channel: channel.rowID, siteID: location.siteID) ?? PeerRecord(siteID: location.siteID)
                     guard peer.nextAttempt <= now else { continue }
                     let channelReport = try report ?? ChannelReport(channel: channel.portableID, vector: try tx.vector(channel: channel.rowID),
