@@ -16,6 +16,10 @@ final class WALWatch {
         #if os(Linux)
         let fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
         guard fd >= 0 else { return nil }
+        guard fd < FD_SETSIZE else {  // select(2) cannot wait on it: poll instead
+            close(fd)
+            return nil
+        }
         for path in paths where inotify_add_watch(fd, path, UInt32(IN_MODIFY)) < 0 {
             close(fd)
             return nil
