@@ -313,6 +313,11 @@ enum Schema {
                 CREATE INDEX inbound_message_by_channel_position ON inbound_message (channel, position);
                 """)
         }
+        migrator.registerMigration("v18-pending-held-at") { db in
+            // When an entry was held (ms since 1970; 0 for those held before): a gap below one
+            // held a moment ago is most likely a packet still on its way, not one to pull.
+            try db.execute(sql: "ALTER TABLE pending ADD COLUMN held_at INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 }

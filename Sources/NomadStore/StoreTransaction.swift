@@ -170,9 +170,22 @@ public struct StoreTransaction {
 
     // MARK: Pending (held) entries
 
-    public func insertPending(channel: Int64, _ entry: ChangeEntry) throws {
-        try db.cachedStatement(sql: "INSERT INTO pending (channel, \(Self.entryColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)").execute(
-                       arguments: try arguments(channel: channel, entry))
+    /// Holds `entry` (its place is past the vector), noting when (`heldAt`, ms since 1970).
+    public func insertPending(channel: Int64, _ entry: ChangeEntry, heldAt: UInt64 = 0) throws {
+        var values = try arguments(channel: channel, entry)
+        values += [Int64(clamping: heldAt)]
+        try db.cachedStatement(sql: "INSERT INTO pending (channel, \(Self.entryColumns), held_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            .execute(arguments: values)
+    }
+
+    /// For each origin with held entries, when the oldest of them was held (0: before that was noted).
+    public func pendingSince(channel: Int64) throws -> [OriginID: UInt64] {
+        var out: [OriginID: UInt64] = [:]
+        for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT origin, MIN(held_at) AS since FROM pending WHERE channel = ? GROUP BY origin"),
+                                    arguments: [channel]) {
+            out[try OriginID(validating: row["origin"])] = UInt64(max(0, row["since"] as Int64))
+        }
+        return out
     }
 
     public func pendingID(channel: Int64, origin: OriginID, seq: UInt64) throws -> String? {

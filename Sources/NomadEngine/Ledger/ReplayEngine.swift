@@ -97,7 +97,7 @@ public struct ReplayEngine: Sendable {
                 }
                 heldTotal += 1
                 heldByOrigin[entry.origin] = forOrigin + 1
-                try tx.insertPending(channel: channel.rowID, entry)
+                try tx.insertPending(channel: channel.rowID, entry, heldAt: now)
                 try LedgerWriter.registerWriter(of: entry, channel: channel.rowID, in: tx)
                 heldNow.insert(entry.id)
                 continue

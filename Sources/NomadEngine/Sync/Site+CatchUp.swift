@@ -21,8 +21,9 @@ extension Site {
     /// Not what the origin's own site is pushing: while the last message from the location whose
     /// writer is the origin carried entries of that writer, within `pushGrace` ms, and it is
     /// online, its outbox is delivering them in order, and pulling them too would fetch every
-    /// entry twice. Its next heartbeat (its queue is empty), a gap below a held entry (it does
-    /// not have them queued), or `pushGrace` without news makes them due for a pull again.
+    /// entry twice. Its next heartbeat (its queue is empty), a gap below an entry held for
+    /// `reorderGrace` (it does not have them queued), or `pushGrace` without news makes them due
+    /// for a pull again.
     public func catchUpNeeds(channel nickname: String, pushGrace: UInt64 = 30_000) throws -> [CatchUpNeed] {
         let me = try identity().siteID
         return try store.read { tx in
@@ -30,6 +31,9 @@ extension Site {
             return try catchUpNeeds(channel: channel, me: me, pushGrace: pushGrace, in: tx)
         }
     }
+
+    /// How long a gap below entries held from a pushing origin is left to its push (ms).
+    static let reorderGrace: UInt64 = 2_000
 
     /// `catchUpNeeds(channel:pushGrace:)` inside the caller's read (the delivery planner's).
     func catchUpNeeds(channel: ChannelRecord, me: SiteID, pushGrace: UInt64, in tx: StoreTransaction) throws -> [CatchUpNeed] {
@@ -50,9 +54,14 @@ extension Site {
         }
         let byPeer = Dictionary(peers.map { ($0.siteID, $0) }, uniquingKeysWith: { a, _ in a })
         let now = clock.nowMilliseconds()
-        for location in locations where held[location.writer] == nil {
+        let heldSince = held.isEmpty ? [:] : try tx.pendingSince(channel: channel.rowID)
+        for location in locations {
             guard let peer = byPeer[location.siteID], !peer.offline, let pushed = peer.lastPushed, pushed == peer.lastHeard,
                   now < pushed.addingSaturating(pushGrace) else { continue }
+            // Its writer's entries held here show a gap its push may not fill (a site restored
+            // from a backup), unless the oldest was held a moment ago: packets in flight arrive
+            // in any order, and the one before is most likely on its way.
+            if held[location.writer] != nil, now >= (heldSince[location.writer] ?? 0).addingSaturating(Self.reorderGrace) { continue }
             targets[location.writer] = nil
         }
         // A clone whose last pull or delivery failed is left alone until its backoff ends.
