@@ -16,6 +16,13 @@ public struct SendAction: Sendable {
     public var isHeartbeat: Bool { packet.positions.isEmpty }
 }
 
+extension SendAction {
+    /// The action that posts `packet` (to its location), signed as `channel` at `keyURL`.
+    init(channel: HostedChannel, packet: OutboundPacket, keyURL: String) {
+        self.init(channel: channel, location: packet.location, packet: packet, body: packet.envelope.wireJSON, keyURL: keyURL)
+    }
+}
+
 /// A page of one origin's entries to fetch from one clone.
 public struct PullAction: Sendable {
     public var channel: HostedChannel

@@ -86,21 +86,16 @@ public struct DeliveryPlanner: Sendable {
         }
         guard !due.isEmpty else { return ([], wakeAt, left) }
         let packets = try site.nextPackets(channel: channel.nickname, to: due, maxEntries: policy.packetEntries, maxBytes: policy.packetBytes)
-        return (packets.map { SendAction(channel: channel, location: $0.location, packet: $0, body: $0.envelope.wireJSON, keyURL: keyURL) },
+        return (packets.map { SendAction(channel: channel, packet: $0, keyURL: keyURL) },
                 wakeAt, left)
     }
 
     /// The next packet for `location` now, whatever its backoff: the oldest queued entries, or a
     /// heartbeat when nothing is queued (what `nomadsync sync push` sends).
     public func send(channel: HostedChannel, to location: Location) throws -> SendAction {
-        try send(channel: channel, to: location, keyURL: try keyURL(channel))
-    }
-
-    func send(channel: HostedChannel, to location: Location, keyURL: String, after: Int64 = 0) throws -> SendAction {
-        let packet = try site.nextPacket(channel: channel.nickname, to: location, after: after, maxEntries: policy.packetEntries,
+        let packet = try site.nextPacket(channel: channel.nickname, to: location, maxEntries: policy.packetEntries,
                                          maxBytes: policy.packetBytes)
-        return SendAction(channel: channel, location: location, packet: packet, body: packet.envelope.wireJSON,
-                          keyURL: keyURL)
+        return SendAction(channel: channel, packet: packet, keyURL: try keyURL(channel))
     }
 
     /// The packet that follows `previous` (still in flight) to the same location: the entries
@@ -113,8 +108,7 @@ public struct DeliveryPlanner: Sendable {
               let packet = try site.nextPackets(channel: previous.channel.nickname, to: [previous.location], after: last,
                                                 maxEntries: policy.packetEntries, maxBytes: policy.packetBytes, heartbeats: false).first
         else { return nil }
-        return SendAction(channel: previous.channel, location: previous.location, packet: packet, body: packet.envelope.wireJSON,
-                          keyURL: previous.keyURL)
+        return SendAction(channel: previous.channel, packet: packet, keyURL: previous.keyURL)
     }
 
     /// One pull per origin this site lacks entries of (DESIGN §5 catch-up): from the clone that
