@@ -12,8 +12,9 @@ import Synchronization
 /// only notes the log's length (SQLite's WAL hook) and, past `pages`, hands the checkpoint to a
 /// queue of its own with a connection of its own: a passive checkpoint, which never blocks the
 /// writer or the readers. If the log still reaches `inlinePages` (the writer never paused long
-/// enough), the committing connection checkpoints itself, as SQLite would, so the log stays
-/// bounded; the frames copied in the background are not copied again.
+/// enough), the committing connection checkpoints itself, as SQLite would — after waiting for a
+/// background checkpoint still running — so the log stays bounded; the frames copied in the
+/// background are not copied again.
 ///
 /// Durability is unchanged: with `synchronous=NORMAL` a commit in WAL mode was never synced
 /// by itself; the log is synced before each checkpoint in either place.
@@ -46,16 +47,21 @@ final class WALCheckpointer: Sendable {
         // The pool's configuration, which holds this object, lives as long as its connections.
         sqlite3_wal_hook(db.sqliteConnection, { context, connection, name, pages in
             guard let context else { return SQLITE_OK }
-            Unmanaged<WALCheckpointer>.fromOpaque(context).takeUnretainedValue().committed(pages: pages, connection: connection, name: name)
+            Unmanaged<WALCheckpointer>.fromOpaque(context).takeUnretainedValue().committed(pages: pages, db: connection, name: name)
             return SQLITE_OK
         }, context)
     }
 
     /// A transaction committed and the log holds `pages` pages.
-    private func committed(pages: Int32, connection: OpaquePointer?, name: UnsafePointer<CChar>?) {
+    private func committed(pages: Int32, db: OpaquePointer?, name: UnsafePointer<CChar>?) {
         if pages >= Self.inlinePages {
-            // The background checkpoint is not keeping up: do what SQLite's own would.
-            sqlite3_wal_checkpoint_v2(connection, name, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+            // The background checkpoint is not keeping up: do what SQLite's own would. If one is
+            // running, wait for it (it holds `connection`): meanwhile SQLite's checkpoint lock is
+            // taken, a checkpoint here would return SQLITE_BUSY at once, and the writer would go on
+            // growing the log for as long as the background one takes.
+            connection.withLock { _ in
+                _ = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+            }
             return
         }
         guard pages >= Self.pages, !pending.exchange(true, ordering: .acquiringAndReleasing) else { return }

@@ -210,7 +210,7 @@ struct HeartbeatTrio {
             #expect(try await arrived("later"), "a change appended during the wait reached B and C")
             #expect(gate.held == 2, "both site heartbeats were still unanswered")
             gate.release()
-            await pass.value
+            _ = await pass.value
             #expect(gate.paths.filter { $0.hasSuffix("/zot") }.count == 4, "ch0's packets only: the site heartbeats covered ch1")
         }
     }

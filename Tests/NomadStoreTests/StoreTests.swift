@@ -78,8 +78,9 @@ import GRDB
         }
         let walBytes = try #require(try FileManager.default.attributesOfItem(atPath: dir + "/\(Store.databaseName)-wal")[.size] as? NSNumber)
         // Without any checkpoint the log would hold every page written (over 40 MB); with them
-        // it starts over at the latest when it reaches `inlinePages`.
-        #expect(walBytes.intValue < Int(WALCheckpointer.inlinePages + 1_000) * 4_120)
+        // it starts over when it reaches `inlinePages`: the writer waits there for a background
+        // checkpoint still running instead of writing on past it (a slow disk took it to 5,500).
+        #expect(walBytes.intValue < Int(WALCheckpointer.inlinePages + 100) * 4_120)
         #expect((store.checkpointer?.backgroundCheckpoints.load(ordering: .relaxed) ?? 0) >= 1)
     }
 }
