@@ -20,7 +20,7 @@ struct CatchUpBench {
             LoopbackCluster.Node(name: name, directory: "\(folder)/catchup-\(name)", port: try LoopbackCluster.freePort(),
                                  adminPort: try LoopbackCluster.freePort())
         }
-        let (a, b) = try sites(nodes)
+        let (a, _) = try sites(nodes)
         let reference = try Site.open(directory: "\(folder)/catchup-reference", create: true)
         _ = try reference.initialise(url: "https://reference.bench.invalid")
         _ = try reference.importDocument(try a.exportDocument(nickname: "ch0"))

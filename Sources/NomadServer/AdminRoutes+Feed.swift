@@ -60,8 +60,9 @@ extension AdminRoutes {
         }
     }
 
-    /// A page of the feed; with `wait`, held open (checking every 100 ms) until a change comes
-    /// or the time is up.
+    /// A page of the feed; with `wait`, held open until a change comes or the time is up. A
+    /// commit of this node ends the wait at once; what another process (the CLI) wrote is seen
+    /// within 100 ms.
     func page(nickname: String?, request: Request) async throws -> FeedPage {
         let query = request.uri.queryParameters
         let after = query["after"].map(String.init)
@@ -72,9 +73,10 @@ extension AdminRoutes {
         }
         let deadline = ContinuousClock.now + .seconds(wait)
         while true {
+            let seen = site.store.commits.count
             let page = try site.changes(nickname: nickname, after: after, limit: limit, includeLocal: local)
             if !page.changes.isEmpty || ContinuousClock.now >= deadline || Task.isCancelled { return page }
-            try await Task.sleep(for: .milliseconds(100))
+            await site.store.commits.wait(after: seen, milliseconds: 100)
         }
     }
 

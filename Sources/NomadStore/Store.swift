@@ -28,6 +28,9 @@ public final class Store: Sendable {
     /// Runs the WAL checkpoints of a store on disk (nil in memory).
     let checkpointer: WALCheckpointer?
 
+    /// Signalled after each write transaction of this process commits.
+    public let commits = CommitSignal()
+
     init(directory: String, database: any DatabaseWriter, hostKey: SecureBytes, checkpointer: WALCheckpointer? = nil) {
         self.checkpointer = checkpointer
         self.directory = directory
@@ -128,7 +131,9 @@ public final class Store: Sendable {
     /// Runs `body` in one write transaction: everything it does commits together or not at all.
     public func write<T>(_ body: (StoreTransaction) throws -> T) throws -> T {
         do {
-            return try database.write { db in try body(StoreTransaction(db: db, hostKey: hostKey)) }
+            let result = try database.write { db in try body(StoreTransaction(db: db, hostKey: hostKey)) }
+            commits.committed()
+            return result
         } catch let error as DatabaseError {
             throw StoreError.database(error.description)
         }
