@@ -34,21 +34,24 @@ extension Site {
     /// The blobs the channel's live `file` entries name that are not here, each with the clones
     /// to try; with `dueOnly`, those whose backoff after a failed fetch has passed.
     public func missingBlobs(nickname: String, dueOnly: Bool = false) throws -> [BlobNeed] {
-        let channel = try record(nickname: nickname)
         let store = blobs
         let now = clock.nowMilliseconds()
         let me = try identity().siteID
+        // One read; the clones are looked up only when a blob is missing (the delivery worker
+        // asks after every channel's packets, and almost always nothing is).
         return try self.store.read { tx in
-            let sources = try Self.locations(channel: channel, in: tx).filter { !$0.deleted && $0.siteID != me }
+            guard let channel = try tx.channel(nickname: nickname) else { throw EngineError.channelNotFound(nickname) }
             var seen = Set<String>()
-            var needs: [BlobNeed] = []
+            var missing: [FileReference] = []
             for row in try tx.stateRows(channel: channel.rowID, entity: "file") where row.op == .put {
                 guard let reference = FileReference.parse(row.body), seen.insert(reference.hex).inserted,
                       !store.has(reference.hex) else { continue }
                 if dueOnly, let fetch = try tx.blobFetch(reference.hex), fetch.nextAt > now { continue }
-                needs.append(BlobNeed(hex: reference.hex, size: reference.size, sources: sources))
+                missing.append(reference)
             }
-            return needs
+            guard !missing.isEmpty else { return [] }
+            let sources = try Self.locations(channel: channel, in: tx).filter { !$0.deleted && $0.siteID != me }
+            return missing.map { BlobNeed(hex: $0.hex, size: $0.size, sources: sources) }
         }
     }
 
