@@ -41,8 +41,7 @@ extension DeliveryPlanner {
         let now = site.clock.nowMilliseconds()
         let identity = try site.identity()
         return try site.heartbeatGroups(now: now, interval: policy.heartbeatMilliseconds).flatMap { group -> [SiteHeartbeatAction] in
-            guard group.due else { return [] }
-            return try stride(from: 0, to: group.members.count, by: SiteHeartbeat.maxChannels).map { start in
+            try stride(from: 0, to: group.members.count, by: SiteHeartbeat.maxChannels).map { start in
                 let members = Array(group.members[start..<min(start + SiteHeartbeat.maxChannels, group.members.count)])
                 let data = SiteHeartbeatData(from: identity.siteID, to: group.location.siteID, channels: members.map(\.report))
                 let heartbeat = try site.sealSiteHeartbeat(data, to: group.location, identity: identity)
@@ -90,37 +89,45 @@ struct HeartbeatGroup {
 
     var location: Location
     var members: [Member]
-    /// Some member has sent the site nothing for the heartbeat interval.
-    var due: Bool
 }
 
 extension Site {
-    /// Every other site this site shares a served channel with, with the channels a heartbeat to
-    /// it would report now (one read transaction).
+    /// Every other site a heartbeat is due to (some channel the two share has sent it nothing
+    /// for `interval`), with the channels it would report now (one read transaction).
     func heartbeatGroups(now: UInt64, interval: UInt64) throws -> [HeartbeatGroup] {
         try store.read { tx in
             guard let me = try tx.site()?.siteID else { return [] }
-            var groups: [SiteID: HeartbeatGroup] = [:]
+            // Which channels each other site would get, and whether any of them is due; the
+            // reports (a vector read each) are built only for the sites a heartbeat is due to,
+            // which on most passes is none.
+            var sites: [SiteID: (location: Location, channels: [ChannelRecord], due: Bool)] = [:]
             var order: [SiteID] = []
             for channel in try tx.channels() where channel.purgedAt == nil && channel.bootstrap == nil {
                 let locations = try Self.locations(channel: channel, in: tx)
                 guard !(locations.first { $0.siteID == me }?.deleted ?? false) else { continue }
-                var report: ChannelReport?
                 for location in locations where !location.deleted && location.siteID != me {
                     guard try !tx.hasQueued(channel: channel.rowID, for: location.siteID) else { continue }
                     let peer = try tx.peer(channel: channel.rowID, siteID: location.siteID) ?? PeerRecord(siteID: location.siteID)
                     guard peer.nextAttempt <= now else { continue }
-                    let channelReport = try report ?? ChannelReport(channel: channel.portableID, vector: try tx.vector(channel: channel.rowID),
-                                                                    digest: StateDigest(bytes: channel.digest).hex)
-                    report = channelReport
-                    var group = groups[location.siteID] ?? HeartbeatGroup(location: location, members: [], due: false)
-                    if group.members.isEmpty { order.append(location.siteID) }
-                    group.members.append(HeartbeatGroup.Member(channel: HostedChannel(channel), report: channelReport))
-                    group.due = group.due || (peer.lastDelivered ?? 0).addingSaturating(interval) <= now
-                    groups[location.siteID] = group
+                    if sites[location.siteID] == nil { order.append(location.siteID) }
+                    sites[location.siteID, default: (location, [], false)].channels.append(channel)
+                    if (peer.lastDelivered ?? 0).addingSaturating(interval) <= now { sites[location.siteID]?.due = true }
                 }
             }
-            return order.compactMap { groups[$0] }
+            var reports: [Int64: ChannelReport] = [:]
+            func report(_ channel: ChannelRecord) throws -> ChannelReport {
+                if let known = reports[channel.rowID] { return known }
+                let made = ChannelReport(channel: channel.portableID, vector: try tx.vector(channel: channel.rowID),
+                                         digest: StateDigest(bytes: channel.digest).hex)
+                reports[channel.rowID] = made
+                return made
+            }
+            return try order.compactMap { siteID -> HeartbeatGroup? in
+                guard let site = sites[siteID], site.due else { return nil }
+                return HeartbeatGroup(location: site.location, members: try site.channels.map {
+                    HeartbeatGroup.Member(channel: HostedChannel($0), report: try report($0))
+                })
+            }
         }
     }
 
