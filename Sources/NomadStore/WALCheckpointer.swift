@@ -31,7 +31,11 @@ final class WALCheckpointer: Sendable {
     private let queue = DispatchQueue(label: "nomadsync-checkpoint")
     /// A checkpoint is queued or running; another commit past `pages` need not queue one.
     private let pending = Atomic<Bool>(false)
-    /// The checkpoint's own connection, opened on first use (only touched on `queue`).
+    /// The log's length when the last background checkpoint was queued (only the writer's
+    /// commits touch it).
+    private let queuedAt = Atomic<Int32>(0)
+    /// The checkpoint's own connection, opened on first use on `queue`; the inline checkpoint
+    /// takes the lock to wait for one running.
     private let connection = Mutex<DatabaseQueue?>(nil)
     /// Checkpoints run on `queue` so far (tests read it).
     let backgroundCheckpoints = Atomic<Int>(0)
@@ -64,7 +68,13 @@ final class WALCheckpointer: Sendable {
             }
             return
         }
-        guard pages >= Self.pages, !pending.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        // Past `pages`, and `pages` more written since the last one was queued (or the log started
+        // over): under a steady stream of writes a checkpoint queued after every commit ran back
+        // to back, a third of the time, copying the same hot pages again each time.
+        let last = queuedAt.load(ordering: .relaxed)
+        guard pages >= Self.pages, pages < last || pages - last >= Self.pages,
+              !pending.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        queuedAt.store(pages, ordering: .relaxed)
         queue.async { [self] in
             pending.store(false, ordering: .releasing)  // a commit from now on may queue the next one
             checkpoint()
