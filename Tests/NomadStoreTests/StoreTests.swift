@@ -64,18 +64,24 @@ import GRDB
 }
 
 @Suite struct WALCheckpointTests {
+    /// A new store in `dir` after 3,000 commits of a 6,000-byte row each: about 10,000 pages.
+    func writeTenThousandPages(in dir: String) throws -> Store {
+        let store = try Store.open(directory: dir, create: true, random: SystemRandom())
+        try store.write { tx in try tx.db.execute(sql: "CREATE TABLE pad (x BLOB)") }
+        let row = Data(repeating: 7, count: 6_000)
+        for _ in 0..<3_000 {
+            try store.write { tx in try tx.db.execute(sql: "INSERT INTO pad (x) VALUES (?)", arguments: [row]) }
+        }
+        return store
+    }
+
     /// Over 10,000 pages committed in 3,000 transactions: SQLite's own checkpoint is replaced by the
     /// store's, which runs beside the writer; the log must still be copied back and reused, not
     /// grow with every commit.
     @Test func theLogStaysBoundedWhileCheckpointsRunBesideTheWriter() throws {
         let dir = NSTemporaryDirectory() + "nomadsync-wal-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let store = try Store.open(directory: dir, create: true, random: SystemRandom())
-        try store.write { tx in try tx.db.execute(sql: "CREATE TABLE pad (x BLOB)") }
-        let page = [UInt8](repeating: 7, count: 6_000)
-        for _ in 0..<3_000 {
-            try store.write { tx in try tx.db.execute(sql: "INSERT INTO pad (x) VALUES (?)", arguments: [Data(page)]) }
-        }
+        let store = try writeTenThousandPages(in: dir)
         let walBytes = try #require(try FileManager.default.attributesOfItem(atPath: dir + "/\(Store.databaseName)-wal")[.size] as? NSNumber)
         // Without any checkpoint the log would hold every page written (over 40 MB); with them
         // it starts over when it reaches `inlinePages`: the writer waits there for a background
@@ -89,12 +95,7 @@ import GRDB
     @Test func aSteadyWriterQueuesOneBackgroundCheckpointPerThousandPages() throws {
         let dir = NSTemporaryDirectory() + "nomadsync-wal-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let store = try Store.open(directory: dir, create: true, random: SystemRandom())
-        try store.write { tx in try tx.db.execute(sql: "CREATE TABLE pad (x BLOB)") }
-        let page = [UInt8](repeating: 7, count: 6_000)
-        for _ in 0..<3_000 {  // about 10,000 pages
-            try store.write { tx in try tx.db.execute(sql: "INSERT INTO pad (x) VALUES (?)", arguments: [Data(page)]) }
-        }
+        let store = try writeTenThousandPages(in: dir)
         let runs = store.checkpointer?.backgroundCheckpoints.load(ordering: .relaxed) ?? 0
         #expect((1...14).contains(runs), "\(runs) background checkpoints for about 10,000 pages")
     }
