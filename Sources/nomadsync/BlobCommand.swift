@@ -20,7 +20,7 @@ struct BlobCommand: ParsableCommand {
         @OptionGroup var options: DataOptions
         @Argument var nick: String
         @Argument var file: String
-        @Option(help: "The file entry's key (default: the file's name).") var key: String?
+        @Option(parsing: .unconditional, help: "The file entry's key (default: the file's name).") var key: String?
 
         func run() throws {
             let site = try options.site()

@@ -10,12 +10,17 @@ struct ChangeCommand: ParsableCommand {
 
     struct Put: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Set a document. Prints the new entry.",
-            discussion: "Example: nomadsync change put alice item note-1 --body '{\"content\":\"hello\"}'")
+            discussion: """
+                Example: nomadsync change put alice item note-1 --body '{"content":"hello"}'
+
+                A key that begins with '-' (a portable_id can) goes after '--', options first:
+                  nomadsync change put alice connection --body '{"url":"…"}' -- -B60WbCaX…
+                """)
         @OptionGroup var options: DataOptions
         @Argument var nick: String
         @Argument var entity: String
         @Argument var key: String
-        @Option(help: "The document as JSON text.") var body: String
+        @Option(parsing: .unconditional, help: "The document as JSON text.") var body: String
 
         func run() throws {
             for entry in try options.site().append(nickname: nick, [Change(entity: entity, key: key, op: .put, body: body)]) {
@@ -26,7 +31,11 @@ struct ChangeCommand: ParsableCommand {
 
     struct Delete: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Delete a document (a tombstone). Prints the new entry.",
-            discussion: "Example: nomadsync change delete alice item note-1")
+            discussion: """
+                Example: nomadsync change delete alice item note-1
+
+                A key that begins with '-' (a portable_id can) goes after '--': nomadsync change delete alice connection -- -B60WbCaX…
+                """)
         @OptionGroup var options: DataOptions
         @Argument var nick: String
         @Argument var entity: String

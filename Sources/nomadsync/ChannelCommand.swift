@@ -28,7 +28,7 @@ struct ChannelCommand: AsyncParsableCommand {
                 """)
         @OptionGroup var options: DataOptions
         @Argument var nick: String
-        @Option(help: "Another site's writer id whose entries this site holds wrongly.") var origin: String?
+        @Option(parsing: .unconditional, help: "Another site's writer id whose entries this site holds wrongly.") var origin: String?
         @Option(help: "With --origin: keep that writer's entries through this seq.") var after: UInt64?
 
         func run() throws {

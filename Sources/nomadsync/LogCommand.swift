@@ -12,7 +12,7 @@ struct LogCommand: ParsableCommand {
             discussion: "Example: nomadsync log show alice --after sCK7zpWYIyKe9ck9cxz7ow:10")
         @OptionGroup var options: DataOptions
         @Argument var nick: String
-        @Option(help: ArgumentHelp("Only one origin's entries after a seq.", valueName: "origin:seq")) var after: String?
+        @Option(parsing: .unconditional, help: ArgumentHelp("Only one origin's entries after a seq.", valueName: "origin:seq")) var after: String?
 
         func run() throws {
             var origin: OriginID?

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// The `nomadsync` command: wiring only; the work is done by NomadEngine.
 @main
@@ -20,4 +21,24 @@ struct Nomadsync: AsyncParsableCommand {
                       StateCommand.self, LogCommand.self, PacketCommand.self, ServeCommand.self, StatusCommand.self, SyncCommand.self,
                       SimulateCommand.self, CloneCommand.self, BlobCommand.self, WebhookCommand.self, TokenCommand.self, BenchCommand.self]
     )
+
+    /// ArgumentParser's own `main`, after refusing a value that begins with `-` where it would
+    /// be read as options (`DashedValueHint`).
+    static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if let value = DashedValueHint.misread(in: arguments) {
+            FileHandle.standardError.write(Data((DashedValueHint.message(for: value) + "\n").utf8))
+            exit(withError: ExitCode(64))  // EX_USAGE, as for any other usage error
+        }
+        do {
+            var command = try parseAsRoot(arguments)
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

@@ -62,7 +62,7 @@ struct SyncCommand: AsyncParsableCommand {
         @OptionGroup var options: DataOptions
         @Argument var nick: String
         @Option(help: "The location's base URL.") var from: String
-        @Option(help: "The writer id whose entries to fetch.") var origin: String
+        @Option(parsing: .unconditional, help: "The writer id whose entries to fetch.") var origin: String
         @Option(help: "Fetch entries with seq greater than this.") var after: UInt64 = 0
         @Option(help: "At most this many entries.") var limit: Int = 500
         @Flag(help: "Print the sealed answer as received instead of applying it.") var raw = false

@@ -33,7 +33,10 @@ struct CLI {
     func run(_ args: [String]) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CLI.binary)
-        process.arguments = args + ["--data", data]
+        // `--data` goes before a `--` (after it, everything is an argument).
+        var arguments = args
+        arguments.insert(contentsOf: ["--data", data], at: args.firstIndex(of: "--") ?? args.endIndex)
+        process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "NOMADSYNC_DATA")
         for (k, v) in environment { env[k] = v }

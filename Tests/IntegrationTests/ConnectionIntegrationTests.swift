@@ -20,13 +20,19 @@ extension RealProcesses {
             return String(decoding: body, as: UTF8.self)
         }
 
+        /// Both sites' recent log lines, for a failure in CI.
+        func logs(_ a: NodeProcess, _ c: NodeProcess) -> String {
+            "A's log:\n\(a.log(lines: 40))\nC's log:\n\(c.log(lines: 40))"
+        }
+
         func connectedPair() async throws -> (NodeProcess, NodeProcess) {
             let a = try NodeProcess("a"), c = try NodeProcess("c")
             try a.cli.ok(["channel", "create", "alice", "--name", "Alice"])
             try c.cli.ok(["channel", "create", "carol", "--name", "Carol"])
             let alice = try portableID(a, "alice"), carol = try portableID(c, "carol")
-            try c.cli.ok(["change", "put", "carol", "connection", alice, "--body", #"{"name":"Alice","url":"\#(a.url)/channel/alice"}"#])
-            try a.cli.ok(["change", "put", "alice", "connection", carol, "--body", #"{"name":"Carol","url":"\#(c.url)/channel/carol"}"#])
+            // An id can begin with '-': it goes after '--'.
+            try c.cli.ok(["change", "put", "carol", "connection", "--body", #"{"name":"Alice","url":"\#(a.url)/channel/alice"}"#, "--", alice])
+            try a.cli.ok(["change", "put", "alice", "connection", "--body", #"{"name":"Carol","url":"\#(c.url)/channel/carol"}"#, "--", carol])
             try await a.start()
             try await c.start()
             return (a, c)
@@ -39,7 +45,7 @@ extension RealProcesses {
             let outcome = try JSONSerialization.jsonObject(with: Data(try a.cli.ok(["channel", "rekey", "alice", "--update", "--json"]).stdout.utf8))
                 as? [String: Any] ?? [:]
             let new = outcome["new_portable_id"] as? String ?? ""
-            let seconds = try await eventually("carol's connection to move to alice's new id") { try connectionKeys(c, "carol") == [new] }
+            let seconds = try await eventually("carol's connection to move to alice's new id", explain: { logs(a, c) }) { try connectionKeys(c, "carol") == [new] }
             print("rekey message: carol's connection moved within \(String(format: "%.2f", seconds)) s")
             #expect(try !connectionKeys(c, "carol").contains(old))
             // The refresh that follows is verified by fetching alice's discovery document from A.
@@ -49,7 +55,7 @@ extension RealProcesses {
                 if !refreshed { try await Task.sleep(for: .milliseconds(100)) }
             }
             #expect(refreshed, "C never accepted alice's refresh; C's log:\n\(c.log(lines: 30))")
-            try await eventually("A's message queue to drain") { (try a.status()["messages"] as? Int) == 0 }
+            try await eventually("A's message queue to drain", explain: { logs(a, c) }) { (try a.status()["messages"] as? Int) == 0 }
         }
 
         @Test func deletingAChannelEverywhereRemovesItFromItsConnectionsAndUnfriendingRemovesOne() async throws {
@@ -57,14 +63,14 @@ extension RealProcesses {
             defer { [a, c].forEach { $0.remove() } }
             let carol = try portableID(c, "carol")
             // alice unfriends carol: carol's connection to alice goes as well.
-            try a.cli.ok(["change", "delete", "alice", "connection", carol])
-            try await eventually("carol's connection to alice to go (unfriend)") { try connectionKeys(c, "carol").isEmpty }
+            try a.cli.ok(["change", "delete", "alice", "connection", "--", carol])
+            try await eventually("carol's connection to alice to go (unfriend)", explain: { logs(a, c) }) { try connectionKeys(c, "carol").isEmpty }
 
-            try c.cli.ok(["change", "put", "carol", "connection", try portableID(a, "alice"), "--body", #"{"url":"\#(a.url)/channel/alice"}"#])
-            try a.cli.ok(["change", "put", "alice", "connection", carol, "--body", #"{"url":"\#(c.url)/channel/carol"}"#])
+            try c.cli.ok(["change", "put", "carol", "connection", "--body", #"{"url":"\#(a.url)/channel/alice"}"#, "--", try portableID(a, "alice")])
+            try a.cli.ok(["change", "put", "alice", "connection", "--body", #"{"url":"\#(c.url)/channel/carol"}"#, "--", carol])
             try a.cli.ok(["channel", "delete", "alice", "--everywhere"])
-            try await eventually("carol's connection to the deleted alice to go") { try connectionKeys(c, "carol").isEmpty }
-            try await eventually("A to wipe alice once carol heard") {
+            try await eventually("carol's connection to the deleted alice to go", explain: { logs(a, c) }) { try connectionKeys(c, "carol").isEmpty }
+            try await eventually("A to wipe alice once carol heard", explain: { logs(a, c) }) {
                 (try? a.cli.run(["status", "alice", "--json"]))?.stderr.contains("deleted everywhere") == true
             }
         }
