@@ -42,7 +42,7 @@ struct CatchUpBench {
         let local = try seconds {
             for start in stride(from: 0, to: lines.count, by: page) {
                 applied += try reference.replay(nickname: "ch0", try lines[start..<min(start + page, lines.count)].map {
-                    try WireJSON.decode(ChangeEntry.self, from: $0, what: "entry")
+                    try ChangeEntry.decodeWire($0, what: "entry")
                 }).applied
             }
         }

@@ -47,7 +47,7 @@ struct ExportBench {
         let local = try seconds {
             for start in stride(from: 0, to: lines.count, by: 500) {
                 _ = try reference.replay(nickname: "ch0", try lines[start..<min(start + 500, lines.count)].map {
-                    try WireJSON.decode(ChangeEntry.self, from: $0, what: "entry")
+                    try ChangeEntry.decodeWire($0, what: "entry")
                 })
             }
         }

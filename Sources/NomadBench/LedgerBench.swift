@@ -87,7 +87,7 @@ struct LedgerBench {
         var applied = 0
         let oursReplay = try seconds {
             for page in pages {
-                let decoded = try page.map { try WireJSON.decode(ChangeEntry.self, from: $0, what: "entry") }
+                let decoded = try page.map { try ChangeEntry.decodeWire($0, what: "entry") }
                 applied += try sites.b.replay(nickname: "alice", decoded).applied
             }
         }

@@ -50,7 +50,7 @@ struct PacketBench {
                                                      publicKey: channelKeys.publicKey, header: header)
             let envelope = try WireJSON.decode(Envelope.self, from: Data(request.body), what: "envelope")
             let plain = try envelope.data.open(with: receiver, additionalData: binding)
-            let opened = try WireJSON.decode(SyncData.self, from: Data(plain), what: "sync data")
+            let opened = try SyncData.decodeWire(plain, what: "sync data", maxDepth: WireLimits.standard.maxJSONDepth)
             guard opened.entries.count == entries else { throw BenchError("the packet lost entries") }
         }
 

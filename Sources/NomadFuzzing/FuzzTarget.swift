@@ -52,11 +52,22 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             guard let payload = try? WireJSON.decode(SealedPayload.self, from: data, what: "payload") else { return }
             _ = try? payload.open(with: Self.sealKeys, additionalData: [])
         case .syncData:
-            guard let sync = try? WireJSON.decode(SyncData.self, from: data, what: "sync data") else { return }
+            let decoded = try? WireJSON.decode(SyncData.self, from: data, what: "sync data")
+            // The fast reader reads only what the decoder reads the same (WireJSONReader).
+            if let fast = SyncData.fastWire(bytes) {
+                precondition(decoded.map { fast == $0 && (try? fast.wireJSON()) == (try? $0.wireJSON()) } == true,
+                             "the fast reader and the decoder disagree on a sync packet")
+            }
+            guard let sync = decoded else { return }
             Self.check(sync.entries)
             _ = sync.vector.entriesAhead(of: VersionVector())
         case .changeEntry:
-            guard let entry = try? WireJSON.decode(ChangeEntry.self, from: data, what: "entry") else { return }
+            let decoded = try? WireJSON.decode(ChangeEntry.self, from: data, what: "entry")
+            if let fast = ChangeEntry.fastWire(bytes) {
+                precondition(decoded.map { fast == $0 && fast.wireJSON == $0.wireJSON } == true,
+                             "the fast reader and the decoder disagree on an entry")
+            }
+            guard let entry = decoded else { return }
             Self.check([entry])
         case .syncPage:
             if let sealed = try? WireJSON.decode(SealedPage.self, from: data, what: "sync page") {

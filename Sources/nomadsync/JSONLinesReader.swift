@@ -34,7 +34,12 @@ struct JSONLinesReader<Item: Decodable> {
             lineNumber += 1
             guard line.contains(where: { !Self.isBlank($0) }) else { continue }
             do {
-                items.append(try WireJSON.decode(Item.self, from: Data(line), what: what))
+                // Entry lines as `log show` writes them skip Foundation's decoder (WireJSONReader).
+                if Item.self == ChangeEntry.self, let entry = ChangeEntry.fastWire(line) as? Item {
+                    items.append(entry)
+                } else {
+                    items.append(try WireJSON.decode(Item.self, from: Data(line), what: what))
+                }
             } catch {
                 throw CLIError("\(path) line \(lineNumber): \(error); nothing was applied")
             }

@@ -62,7 +62,7 @@ extension Site {
                     read += 1
                     let line = try plain.line(maxBytes: Self.maxExportLineBytes, what: "entry line \(read)")
                     do {
-                        batch.append(try WireJSON.decode(ChangeEntry.self, from: Data(line), what: "entry line \(read)"))
+                        batch.append(try ChangeEntry.fastWire(line) ?? WireJSON.decode(ChangeEntry.self, from: Data(line), what: "entry line \(read)"))
                     } catch let error as ModelError {
                         throw EngineError.invalidImport("\(error)")
                     }

@@ -80,7 +80,7 @@ extension Site {
             throw EngineError.notForThisSite("channel \(envelope.sender.text) is not hosted on this site")
         }
         let plain = try envelope.data.open(with: site.seal, additionalData: envelope.binding(recipientSiteID: site.siteID))
-        let data = try WireJSON.decode(SyncData.self, from: Data(plain), what: "sync data", maxDepth: limits.maxJSONDepth)
+        let data = try SyncData.decodeWire(plain, what: "sync data", maxDepth: limits.maxJSONDepth)
         guard data.channel == envelope.sender, data.from == envelope.siteID else {
             throw EngineError.notForThisSite("sync data names another channel or site than its envelope")
         }
