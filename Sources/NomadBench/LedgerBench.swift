@@ -127,14 +127,16 @@ struct LedgerBench {
         let digest = [UInt8](repeating: 7, count: 32)
         for start in stride(from: 0, to: entries.count, by: batch) {
             try raw.execute("BEGIN IMMEDIATE")
+            var vector: [String: Int64] = [:]
             for e in entries[start..<min(start + batch, entries.count)] {
                 let seq = Int64(clamping: e.seq), hlc = Int64(bitPattern: e.hlc.rawValue)
                 try raw.run(LedgerSQL.insertEntry, [channel, e.id, e.origin.text, seq, hlc, e.entity, e.key, e.op.rawValue, e.body, local ? 1 : 0])
-                try raw.run(LedgerSQL.setVector, [channel, e.origin.text, seq])
+                vector[e.origin.text] = max(vector[e.origin.text] ?? 0, seq)
                 try raw.run(LedgerSQL.selectState, [channel, e.entity, e.key])
                 try raw.run(LedgerSQL.putState, [channel, e.entity, e.key, e.id, e.origin.text, hlc, e.op.rawValue, e.body])
                 for peer in peers { try raw.run(LedgerSQL.enqueue, [peer, channel, e.id]) }
             }
+            for (origin, seq) in vector.sorted(by: { $0.key < $1.key }) { try raw.run(LedgerSQL.setVector, [channel, origin, seq]) }
             try raw.run(LedgerSQL.setDigest, [digest, channel])
             try raw.execute("COMMIT")
         }

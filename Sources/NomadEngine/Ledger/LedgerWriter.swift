@@ -3,12 +3,16 @@ import NomadStore
 
 /// The state-changing step shared by local appends and replay: put one entry whose turn has
 /// come (its seq is the next for its origin) into the log, the vector, the state and the digest.
-/// Lives for one transaction; `finish()` writes the digest back.
+/// Lives for one transaction; `finish()` writes the digest and the vector back (the vector
+/// once per origin the transaction moved, not once per entry: nothing reads the vector table
+/// between the entries of one transaction).
 struct LedgerWriter {
     let tx: StoreTransaction
     let channel: ChannelRecord
     private(set) var digest: StateDigest
     private(set) var vector: VersionVector
+    /// Origins whose seq moved since the transaction began.
+    private var moved: Set<OriginID> = []
 
     /// Reads the digest and vector inside the transaction: a `ChannelRecord` fetched before it
     /// began may be stale if another process wrote to the channel in between.
@@ -73,7 +77,7 @@ struct LedgerWriter {
         try tx.insertEntry(channel: channel.rowID, entry, local: local)
         try Self.registerWriter(of: entry, channel: channel.rowID, in: tx)
         vector[entry.origin] = entry.seq
-        try tx.setVector(channel: channel.rowID, origin: entry.origin, seq: entry.seq)
+        moved.insert(entry.origin)
         let current = try tx.stateRow(channel: channel.rowID, entity: entry.entity, key: entry.key)
         if let current {
             guard Self.wins(entry, over: current) else { return false }
@@ -85,6 +89,7 @@ struct LedgerWriter {
     }
 
     func finish() throws {
+        for origin in moved.sorted() { try tx.setVector(channel: channel.rowID, origin: origin, seq: vector[origin]) }
         try tx.setDigest(channel: channel.rowID, digest.bytes)
     }
 }
