@@ -73,7 +73,12 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             if let sealed = try? WireJSON.decode(SealedPage.self, from: data, what: "sync page") {
                 _ = try? sealed.data.open(with: Self.sealKeys, additionalData: [])
             }
-            if let page = try? WireJSON.decode(SyncPage.self, from: data, what: "sync page") {
+            let decoded = try? WireJSON.decode(SyncPage.self, from: data, what: "sync page")
+            if let fast = SyncPage.fastWire(bytes) {
+                precondition(decoded.map { fast == $0 && (try? fast.wireJSON()) == (try? $0.wireJSON()) } == true,
+                             "the fast reader and the decoder disagree on a sync page")
+            }
+            if let page = decoded {
                 Self.check(page.entries)
                 _ = page.vector.entriesAhead(of: VersionVector())
             }

@@ -117,3 +117,32 @@ import Testing
         #expect(throws: ModelError.self) { try SyncData.decodeWire(bytes, what: "sync data", maxDepth: 2) }
     }
 }
+
+extension WireJSONReaderTests {
+    @Test func aPageTheWriterWroteIsReadAsTheDecoderReadsIt() throws {
+        let data = try Self.packet(origins: 3, keys: nil)
+        let origin = OriginID.generate(using: SeededRandom(seed: 8))
+        for (after, more, keys) in [(UInt64(0), true, nil), (UInt64(9_000_000_000), false, Array(data.entries.prefix(1))), (UInt64(7), false, [])]
+            as [(UInt64, Bool, [ChangeEntry]?)] {
+            let page = SyncPage(channel: data.channel, from: data.from, origin: origin, after: after, entries: data.entries, more: more,
+                                vector: data.vector, digest: data.digest, keys: keys)
+            let bytes = try page.wireJSON()
+            let fast = try #require(SyncPage.fastWire(bytes), "the fast path did not read what the writer wrote")
+            let decoded = try WireJSON.decode(SyncPage.self, from: Data(bytes), what: "sync page")
+            #expect(fast == decoded)
+            #expect(try fast.wireJSON() == decoded.wireJSON())
+        }
+    }
+
+    @Test func aPageInAnotherFormIsReadByTheDecoder() throws {
+        let data = try Self.packet(origins: 1, keys: nil)
+        let page = SyncPage(channel: data.channel, from: data.from, origin: OriginID.generate(using: SeededRandom(seed: 8)), after: 3,
+                            entries: data.entries, more: true, vector: data.vector, digest: data.digest)
+        let pretty = Array(try WireJSON.encode(page, pretty: true).utf8)
+        #expect(SyncPage.fastWire(pretty) == nil)
+        #expect(try SyncPage.decodeWire(pretty, what: "sync page", maxDepth: 64) == page)
+        let truncated = Array(try page.wireJSON().dropLast())
+        #expect(SyncPage.fastWire(truncated) == nil)
+        #expect(throws: ModelError.self) { try SyncPage.decodeWire(truncated, what: "sync page", maxDepth: 64) }
+    }
+}

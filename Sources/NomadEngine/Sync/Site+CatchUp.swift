@@ -140,7 +140,7 @@ extension Site {
         try SigningKeyPair.verify(signatureText: answer.signature, over: Array(answer.data.data.utf8), publicKey: channel.publicKey)
         let binding = SyncPage.binding(channel: channel.portableID, server: serverID, requester: site.siteID, origin: origin, after: after)
         let plain = try answer.data.open(with: site.seal, additionalData: binding)
-        let page = try WireJSON.decode(SyncPage.self, from: Data(plain), what: "sync page", maxDepth: limits.maxJSONDepth)
+        let page = try SyncPage.decodeWire(plain, what: "sync page", maxDepth: limits.maxJSONDepth)
         guard page.channel == channel.portableID, page.from == serverID, page.origin == origin, page.after == after,
               page.entries.allSatisfy({ $0.origin == origin && $0.seq > after }),
               (page.keys ?? []).allSatisfy({ $0.entity == "key" && $0.op == .put }), (page.keys ?? []).count <= 64 else {
