@@ -147,6 +147,18 @@ struct WireJSONReader {
         return VersionVector.compact(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
     }
 
+    /// The fields a sync packet and a pull page share, in order (`SyncData.writeBatch`):
+    /// `"channel":…,"digest":…,"entries":[…],"from":…` and `,"keys":[…]` when present.
+    mutating func batch() -> (channel: PortableID, digest: String, entries: [ChangeEntry], from: SiteID, keys: [ChangeEntry]?)? {
+        guard take(#""channel":"#), let channelText = string(), let channel = try? PortableID(validating: channelText),
+              take(#","digest":"#), let digest = string(),
+              take(#","entries":"#), let batch = entries(),
+              take(#","from":"#), let fromText = string(), let from = try? SiteID(validating: fromText) else { return nil }
+        guard take(#","keys":"#) else { return (channel, digest, batch, from, nil) }
+        guard let keys = entries() else { return nil }
+        return (channel, digest, batch, from, keys)
+    }
+
     static func hexValue(_ byte: UInt8) -> UInt8? {
         switch byte {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
@@ -182,17 +194,10 @@ extension SyncData {
     public static func fastWire(_ bytes: [UInt8]) -> SyncData? {
         bytes.withUnsafeBufferPointer { buffer -> SyncData? in
             var reader = WireJSONReader(buffer)
-            guard reader.take(#"{"channel":"#), let channelText = reader.string(), let channel = try? PortableID(validating: channelText),
-                  reader.take(#","digest":"#), let digest = reader.string(),
-                  reader.take(#","entries":"#), let entries = reader.entries(),
-                  reader.take(#","from":"#), let fromText = reader.string(), let from = try? SiteID(validating: fromText) else { return nil }
-            var keys: [ChangeEntry]?
-            if reader.take(#","keys":"#) {
-                guard let carried = reader.entries() else { return nil }
-                keys = carried
-            }
+            guard reader.take(UInt8(ascii: "{")), let batch = reader.batch() else { return nil }
             guard reader.take(#","vector":"#), let vector = reader.vector(), reader.take(UInt8(ascii: "}")), reader.atEnd else { return nil }
-            return SyncData(channel: channel, from: from, entries: entries, vector: vector, digest: digest, keys: keys)
+            return SyncData(channel: batch.channel, from: batch.from, entries: batch.entries, vector: vector, digest: batch.digest,
+                            keys: batch.keys)
         }
     }
 
@@ -212,21 +217,13 @@ extension SyncPage {
         bytes.withUnsafeBufferPointer { buffer -> SyncPage? in
             var reader = WireJSONReader(buffer)
             guard reader.take(#"{"after":"#), let after = reader.number(),
-                  reader.take(#","channel":"#), let channelText = reader.string(), let channel = try? PortableID(validating: channelText),
-                  reader.take(#","digest":"#), let digest = reader.string(),
-                  reader.take(#","entries":"#), let entries = reader.entries(),
-                  reader.take(#","from":"#), let fromText = reader.string(), let from = try? SiteID(validating: fromText) else { return nil }
-            var keys: [ChangeEntry]?
-            if reader.take(#","keys":"#) {
-                guard let carried = reader.entries() else { return nil }
-                keys = carried
-            }
+                  reader.take(UInt8(ascii: ",")), let batch = reader.batch() else { return nil }
             let more: Bool
             if reader.take(#","more":true"#) { more = true } else if reader.take(#","more":false"#) { more = false } else { return nil }
             guard reader.take(#","origin":"#), let originText = reader.string(), let origin = try? OriginID(validating: originText),
                   reader.take(#","vector":"#), let vector = reader.vector(), reader.take(UInt8(ascii: "}")), reader.atEnd else { return nil }
-            return SyncPage(channel: channel, from: from, origin: origin, after: after, entries: entries, more: more,
-                            vector: vector, digest: digest, keys: keys)
+            return SyncPage(channel: batch.channel, from: batch.from, origin: origin, after: after, entries: batch.entries, more: more,
+                            vector: vector, digest: batch.digest, keys: batch.keys)
         }
     }
 
