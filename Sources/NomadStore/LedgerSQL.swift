@@ -1,7 +1,7 @@
 /// The statements a change costs in the store, once per entry: the log row, the state row
 /// (read, then written when the entry wins) and one outbox row per other location; then, once
-/// per transaction, the vector of each origin it moved and the digest. Kept in one place so that `nomadsync bench` runs the
-/// very same SQL through SQLite's C API as its raw reference.
+/// per transaction, the vector of each origin it moved and the digest. Kept in one place so
+/// that `nomadsync bench` runs the very same SQL through SQLite's C API as its raw reference.
 public enum LedgerSQL {
     public static let insertEntry = "INSERT INTO entry (channel, id, origin, seq, hlc, entity, key, op, body, local) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     public static let setVector = """
