@@ -91,7 +91,7 @@ final class NodeProcess: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: CLI.binary)
         process.arguments = ["serve", "--data", cli.data, "--listen", "127.0.0.1:\(port)", "--heartbeat", String(heartbeat), "--poll", "50",
                              "--admin-listen", "127.0.0.1:\(adminPort)"]
-        if !FileManager.default.fileExists(atPath: logPath) { FileManager.default.createFile(atPath: logPath, contents: nil) }
+        if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         log.seekToEndOfFile()
         process.standardOutput = log
