@@ -64,7 +64,7 @@ public struct BlobStore: Sendable {
         let target = partialPath(hex)
         if replace || !FileManager.default.fileExists(atPath: target) {
             try? FileManager.default.removeItem(atPath: target)
-            FileManager.default.createFile(atPath: target, contents: nil, attributes: [.posixPermissions: 0o600])
+            _ = FileManager.default.createFile(atPath: target, contents: nil, attributes: [.posixPermissions: 0o600])
         }
         let input = try FileHandle(forReadingFrom: file)
         defer { try? input.close() }
@@ -80,7 +80,7 @@ public struct BlobStore: Sendable {
         let source = partialPath(hex)
         if !FileManager.default.fileExists(atPath: source) {  // an empty blob: nothing was downloaded
             try ensureDirectories()
-            FileManager.default.createFile(atPath: source, contents: nil, attributes: [.posixPermissions: 0o600])
+            _ = FileManager.default.createFile(atPath: source, contents: nil, attributes: [.posixPermissions: 0o600])
         }
         guard partialSize(hex) <= maxBytes else {
             try? FileManager.default.removeItem(atPath: source)
@@ -128,7 +128,7 @@ public final class BlobWriter {
         self.store = store
         self.temporary = temporary
         self.maxBytes = maxBytes
-        FileManager.default.createFile(atPath: temporary, contents: nil, attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: temporary, contents: nil, attributes: [.posixPermissions: 0o600])
         handle = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
     }
 
