@@ -1,3 +1,5 @@
+import NomadCrypto
+
 /// Refuses a command line in which a value that begins with `-` stands where the parser would
 /// read it as options.
 ///
@@ -20,9 +22,9 @@ enum DashedValueHint {
     /// the value of one of `valueOptions`; nil when there is none.
     static func misread(in arguments: [String]) -> String? {
         let options = arguments.prefix { $0 != "--" }
-        for (index, argument) in options.enumerated() where looksLikeDashedValue(argument) {
-            if index > 0, valueOptions.contains(options[options.startIndex + index - 1]) { continue }
-            return argument
+        for index in options.indices where looksLikeDashedValue(options[index]) {
+            if index > options.startIndex, valueOptions.contains(options[index - 1]) { continue }
+            return options[index]
         }
         return nil
     }
@@ -38,9 +40,6 @@ enum DashedValueHint {
     }
 
     static func looksLikeDashedValue(_ argument: String) -> Bool {
-        argument.hasPrefix("-") && argument.utf8.count >= minimumLength
-            && argument.utf8.allSatisfy { c in
-                (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2D || c == 0x5F
-            }
+        argument.hasPrefix("-") && argument.utf8.count >= minimumLength && argument.utf8.allSatisfy(Base64URL.isAlphabet)
     }
 }
