@@ -72,6 +72,18 @@ import Testing
         #expect(try planner.send(after: third) == nil)
     }
 
+    @Test func anEntryAppendedAfterAPacketThatTookTheWholeQueueFollowsIt() throws {
+        let (a, b, planner) = try Self.pair(); defer { a.remove(); b.remove() }
+        _ = try a.put("alice", "k1", "{}")
+        let first = try #require(try planner.sends(channel: try Self.channel(a)).first)
+        #expect(first.packet.entryCount == 1)
+        #expect(try planner.send(after: first) == nil)  // the queue is empty and nothing was written
+        _ = try a.put("alice", "k2", "{}")
+        let second = try #require(try planner.send(after: first))
+        #expect(second.packet.entryCount == 1)
+        #expect(Set(first.packet.positions + second.packet.positions).count == 2)
+    }
+
     @Test func nothingFollowsAHeartbeat() throws {
         let (a, b, planner) = try Self.pair(); defer { a.remove(); b.remove() }
         let heartbeat = try planner.send(channel: try Self.channel(a), to: try #require(try a.site.liveLocations(of: try Self.channel(a)).first {

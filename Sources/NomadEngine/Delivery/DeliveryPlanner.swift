@@ -104,6 +104,9 @@ public struct DeliveryPlanner: Sendable {
     /// and the receiver's replay overlap; a receiver that gets it first holds its entries
     /// until `previous`'s arrive (entries may come in any order, docs/PROTOCOL.md §3).
     public func send(after previous: SendAction) throws -> SendAction? {
+        // It took the whole queue and nothing was written here since: there is nothing to read.
+        // (What another process writes meanwhile moves the change marker: the next pass sends it.)
+        if let seen = previous.packet.drainedAsOfCommits, seen == site.store.commits.count { return nil }
         guard let last = previous.packet.positions.last,
               let packet = try site.nextPackets(channel: previous.channel.nickname, to: [previous.location], after: last,
                                                 maxEntries: policy.packetEntries, maxBytes: policy.packetBytes, heartbeats: false).first

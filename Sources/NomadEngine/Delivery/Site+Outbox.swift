@@ -16,6 +16,10 @@ public struct OutboundPacket: Sendable {
     public var location: Location
     public var positions: [Int64]
     public var entryCount: Int { positions.count }
+    /// This packet took everything queued for its location, in a snapshot of the store taken
+    /// after this many write transactions of this process had committed (`Store.commits`); nil
+    /// when more was left. Until this process commits again, nothing can follow it.
+    var drainedAsOfCommits: UInt64?
 }
 
 /// Another location of a channel with its delivery state and whether entries are queued for it.
@@ -83,6 +87,8 @@ extension Site {
                      maxBytes: Int = 2 * 1024 * 1024, heartbeats: Bool = true) throws -> [OutboundPacket] {
         let site = try identity()
         let limit = min(maxEntries ?? limits.maxEntriesPerPacket, limits.maxEntriesPerPacket)
+        // Read before the snapshot: a commit the snapshot misses ends after this, and moves it.
+        let commitsSeen = store.commits.count
         let (channel, queues, vector, rekeys) = try store.read { tx -> (ChannelRecord, [[QueuedEntry]], VersionVector, [ChangeEntry]) in
             guard let channel = try tx.channel(nickname: nickname) else { throw EngineError.channelNotFound(nickname) }
             // A rekeyed channel signs with its new key: every packet carries the `key` entries,
@@ -108,7 +114,9 @@ extension Site {
             let binding = Envelope.binding(type: .sync, sender: channel.portableID, siteID: site.siteID, recipientSiteID: location.siteID)
             let payload = try SealedPayload.seal(try data.wireJSON(), to: sealKey, additionalData: binding, random: random)
             let envelope = Envelope(type: .sync, sender: channel.portableID, siteID: site.siteID, recipients: [channel.portableID], data: payload)
-            return OutboundPacket(envelope: envelope, location: location, positions: taken.map(\.position))
+            let drained = queued.count < limit && taken.count == queued.count
+            return OutboundPacket(envelope: envelope, location: location, positions: taken.map(\.position),
+                                  drainedAsOfCommits: drained ? commitsSeen : nil)
         }
     }
 
