@@ -50,15 +50,15 @@ struct AdminRoutes: Sendable {
             }
             let changes = try ChangeBatch.parse(Data(buffer.readableBytesView), limits: site.limits)
             // The same Idempotency-Key again (within 24 h) answers the first batch's entries.
-            let entries = if let key = InboundCheck.header(request, "idempotency-key") {
-                try site.append(nickname: nick, changes, idempotencyKey: key)
+            // The digest alone, not the whole status: this answer is on the hot path.
+            let (entries, digest) = if let key = InboundCheck.header(request, "idempotency-key") {
+                (try site.append(nickname: nick, changes, idempotencyKey: key), try site.channel(nickname: nick).digest)
             } else {
-                try site.append(nickname: nick, changes)
+                try site.appendReportingDigest(nickname: nick, changes)
             }
             wake.signal()  // the worker delivers them now, not at the next poll
             logger.info("local changes appended", metadata: ["channel": "\(nick)", "count": "\(entries.count)"])
-            // The digest alone (one read), not the whole status: this answer is on the hot path.
-            return try FederationRoutes.json(AppendAnswer(entries: entries, digest: try site.channel(nickname: nick).digest))
+            return try FederationRoutes.json(AppendAnswer(entries: entries, digest: digest))
         }
         // ?everywhere=true purges the channel on every clone; without it this location retires.
         api.delete("/channels/:nick") { request, context -> Response in

@@ -27,6 +27,16 @@ struct ChangesFeedTests {
         #expect(try reopened.site.changes(nickname: "alice", after: first.cursor).changes.map(\.key) == ["k2"])
     }
 
+    @Test func anAppendReportsTheDigestTheChannelHasRightAfterIt() throws {
+        let (a, b) = try TestSite.clonedPair()
+        defer { a.remove(); b.remove() }
+        let before = try a.site.channel(nickname: "alice").digest
+        let (entries, digest) = try a.site.appendReportingDigest(nickname: "alice", [Change(entity: "item", key: "k", op: .put, body: "{}")])
+        #expect(entries.map(\.key) == ["k"])
+        #expect(digest != before)
+        #expect(digest == (try a.site.channel(nickname: "alice").digest))
+    }
+
     @Test func theFeedAcrossChannelsNamesEachChange() throws {
         let (a, b) = try TestSite.clonedPair()
         defer { a.remove(); b.remove() }

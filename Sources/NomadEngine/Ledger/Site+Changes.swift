@@ -13,6 +13,19 @@ extension Site {
         try append(nickname: nickname, changes, also: nil)
     }
 
+    /// `append`, with the channel's state digest (hex) as it stands right after it, read in the
+    /// same transaction (no other write falls between): what the admin API answers, without a
+    /// read of its own.
+    public func appendReportingDigest(nickname: String, _ changes: [Change]) throws -> (entries: [ChangeEntry], digest: String) {
+        var digest: String?
+        let entries = try append(nickname: nickname, changes, also: { entries, tx in
+            guard let channel = try tx.channel(nickname: nickname) else { throw EngineError.channelNotFound(nickname) }
+            digest = StateDigest(bytes: channel.digest).hex
+        })
+        guard let digest else { throw EngineError.channelNotFound(nickname) }  // unreachable: `also` ran or append threw
+        return (entries, digest)
+    }
+
     /// `append`, running `also` with the new entries inside the same transaction.
     func append(nickname: String, _ changes: [Change], also: ((([ChangeEntry], StoreTransaction) throws -> Void))?) throws -> [ChangeEntry] {
         if let index = changes.firstIndex(where: { Self.serviceEntities.contains($0.entity) }) {
