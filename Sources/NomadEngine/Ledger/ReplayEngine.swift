@@ -50,10 +50,16 @@ public struct ReplayEngine: Sendable {
     /// log) but still vouch for the keys `location` entries are signed with.
     package func apply(_ entries: [ChangeEntry], to channel: ChannelRecord, in tx: StoreTransaction,
                       now: UInt64, vouching: [ChangeEntry] = []) throws -> ReplayReport {
+        try apply(entries, to: channel, in: tx, now: now, vouching: vouching, alreadyChecked: 0)
+    }
+
+    /// `alreadyChecked`: how many leading entries passed `check` against these limits.
+    func apply(_ entries: [ChangeEntry], to channel: ChannelRecord, in tx: StoreTransaction,
+               now: UInt64, vouching: [ChangeEntry], alreadyChecked: Int) throws -> ReplayReport {
         guard entries.count <= limits.maxEntriesPerPacket else {
             throw EngineError.tooManyEntries(count: entries.count, limit: limits.maxEntriesPerPacket)
         }
-        try validate(entries, now: now)
+        try validate(entries, now: now, alreadyChecked: alreadyChecked)
         try checkOrigins(entries, channel: channel, in: tx, vouching: vouching)
         let known = try knownWriters(entries, channel: channel, in: tx)
 
@@ -141,14 +147,12 @@ public struct ReplayEngine: Sendable {
 
     /// Checks every entry before anything is written: fields, content id, clock skew, and two
     /// entries of the batch claiming one `(origin, seq)`.
-    func validate(_ entries: [ChangeEntry], now: UInt64) throws {
+    /// The first `alreadyChecked` entries passed `check` before the transaction: their fields
+    /// and ids are not checked again.
+    func validate(_ entries: [ChangeEntry], now: UInt64, alreadyChecked: Int = 0) throws {
         var places: [String: String] = [:]
         for (index, entry) in entries.enumerated() {
-            do {
-                try entry.validate(limits: limits)
-            } catch let error as ModelError {
-                throw EngineError.invalidEntry(index: index, id: entry.id, reason: error.description)
-            }
+            if index >= alreadyChecked { try Self.check(entry, at: index, limits: limits) }
             if entry.hlc.milliseconds > now + maxClockSkewMilliseconds {
                 throw EngineError.clockSkew(id: entry.id, origin: entry.origin.text, aheadMilliseconds: entry.hlc.milliseconds - now)
             }

@@ -157,14 +157,15 @@ extension Site {
 
     /// Replays a pulled page and remembers what the serving clone reported, in one transaction.
     public func applyPage(_ page: SyncPage, channel: HostedChannel) throws -> ReplayReport {
-        try store.write { tx in
+        let checked = try ReplayEngine(limits: limits).check(page.entries)  // before the transaction, as in acceptSync
+        return try store.write { tx in
             // The page's `key` entries replay with it (most are duplicates): they vouch for the keys
             // its `location` entries are signed with.
             let keys = try fittingKeys((page.keys ?? []).filter { key in !page.entries.contains { $0.id == key.id } },
                                        channel: try tx.channel(rowID: channel.rowID) ?? channel.record, in: tx)
             var pageLimits = limits
             pageLimits.maxEntriesPerPacket = limits.maxEntriesPerPacket + keys.count
-            let report = try ReplayEngine(limits: pageLimits).apply(page.entries + keys, to: channel.record, in: tx, now: clock.nowMilliseconds(),
+            let report = try ReplayEngine(limits: pageLimits).apply(checked, plus: keys, to: channel.record, in: tx, now: clock.nowMilliseconds(),
                                                                     vouching: page.keys ?? [])
             _ = try recordReport(channel: channel.record, from: page.from, vector: page.vector, digest: page.digest, answering: true, in: tx)
             try settle(channel.record, in: tx, vouching: page.keys ?? [])

@@ -106,6 +106,8 @@ extension Site {
     /// digest). A refusal at any step records nothing, not even the token. When the report shows
     /// other clones hold more of this site's own writer, the site takes a new writer at once.
     public func acceptSync(_ opened: OpenedSync, token: String, tokenWindow: UInt64 = 30 * 60 * 1000) throws -> AcceptedSync {
+        // The entries are checked before the transaction: the writer replays other packets meanwhile.
+        let checked = try ReplayEngine(limits: limits).check(opened.data.entries)
         let now = clock.nowMilliseconds()
         return try store.write { tx in
             guard try tx.recordToken(token, now: now, windowStart: now > tokenWindow ? now - tokenWindow : 0) else {
@@ -114,7 +116,7 @@ extension Site {
             let carried = try fittingKeys(opened.data.keys ?? [], channel: try tx.channel(rowID: opened.channel.rowID) ?? opened.channel.record, in: tx)
             var batchLimits = limits
             batchLimits.maxEntriesPerPacket = limits.maxEntriesPerPacket + carried.count
-            let report = try ReplayEngine(limits: batchLimits).apply(opened.data.entries + carried, to: opened.channel.record, in: tx, now: now,
+            let report = try ReplayEngine(limits: batchLimits).apply(checked, plus: carried, to: opened.channel.record, in: tx, now: now,
                                                                      vouching: opened.data.keys ?? [])
             let divergence = try recordReport(channel: opened.channel.record, from: opened.sender.siteID, vector: opened.data.vector,
                                               digest: opened.data.digest,
