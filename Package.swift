@@ -65,7 +65,7 @@ let package = Package(
         .target(
             name: "NomadBench",
             dependencies: [
-                "NomadEngine", "NomadStore", "NomadTransport", "NomadModel", "NomadCrypto", "CSodium",
+                "NomadEngine", "NomadStore", "NomadTransport", "NomadHTTPClient", "NomadModel", "NomadCrypto", "CSodium",
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
         ),

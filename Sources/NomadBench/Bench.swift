@@ -41,7 +41,7 @@ public struct Bench: Sendable {
         self.executable = executable
         idleChannels = quick ? [1, 20] : [1, 1_000]
         idleSeconds = quick ? 2 : 10
-        propagationChanges = quick ? 20 : 200
+        propagationChanges = quick ? 20 : 500
         heartbeatChannels = quick ? [1, 5] : [1, 100]
         catchUpEntries = quick ? 2_000 : 100_000
         memoryEntries = quick ? (1_000, 10_000) : (10_000, 1_000_000)

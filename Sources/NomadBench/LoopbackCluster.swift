@@ -1,6 +1,7 @@
 import Foundation
 import NomadCrypto
 import NomadEngine
+import NomadHTTPClient
 import NomadTransport
 
 /// Three real `nomadsync serve` processes on loopback that clone the same channels, for the
@@ -20,7 +21,9 @@ struct LoopbackCluster {
 
     let nodes: [Node]
     let processes: [Process]
-    let http = URLSessionTransport(timeout: 10)
+    /// The client the nodes use themselves (keep-alive connections, NIO): the bench's own
+    /// requests cost the two cores it shares with them as little as the nodes' do.
+    let http: any HTTPTransport = PooledHTTPTransport(timeout: 10)
 
     /// Makes three sites under `folder/prefix-*` with `channels` channels cloned on all three
     /// (by export and import), then serves them and waits until each answers /health.
