@@ -121,6 +121,21 @@ extension StoreTransaction {
         try Row.fetchAll(try db.cachedStatement(sql: "SELECT * FROM peer WHERE channel = ? ORDER BY site_id"), arguments: [channel]).map(peer(from:))
     }
 
+    /// Something sent to `siteID` was acknowledged at `now`, in one statement instead of reading
+    /// and rewriting the whole stored record (its report's vector is JSON): online, backoff over,
+    /// no error, `last_delivered` now (`PeerRecord.delivered(at:)`); the rest is kept. Creates the
+    /// row when there is none. Returns whether the location was offline.
+    public func markDelivered(channel: Int64, siteID: SiteID, at now: UInt64) throws -> Bool {
+        let wasOffline = try Bool.fetchOne(try db.cachedStatement(sql: "SELECT offline FROM peer WHERE channel = ? AND site_id = ?"),
+                                           arguments: [channel, siteID.text]) ?? false
+        try db.cachedStatement(sql: """
+            INSERT INTO peer (channel, site_id, offline, attempts, next_attempt, last_delivered, last_error) VALUES (?, ?, 0, 0, 0, ?, NULL)
+            ON CONFLICT (channel, site_id) DO UPDATE SET
+                offline = 0, attempts = 0, next_attempt = 0, last_delivered = excluded.last_delivered, last_error = NULL
+            """).execute(arguments: [channel, siteID.text, Int64(clamping: now)])
+        return wasOffline
+    }
+
     public func putPeer(channel: Int64, _ p: PeerRecord) throws {
         let vectorText = try p.vector.map { try WireJSON.encode($0) }
         try db.cachedStatement(sql: """

@@ -106,6 +106,29 @@ import Testing
         #expect(try planner.sends(channel: try Self.channel(a)).isEmpty)
     }
 
+    @Test func anAckBringsAnOfflineLocationBackAndKeepsItsReport() throws {
+        let (a, b, planner) = try Self.pair(); defer { a.remove(); b.remove() }
+        _ = try a.put("alice", "k", "{}")
+        let send = try #require(try planner.sends(channel: try Self.channel(a)).first)
+        let row = try Self.channel(a).rowID, siteID = send.location.siteID
+        var before = try #require(try a.site.store.read { try $0.peer(channel: row, siteID: siteID) })
+        before.offline = true
+        before.attempts = 4
+        before.nextAttempt = 1
+        before.lastError = "connection refused"
+        try a.site.store.write { try $0.putPeer(channel: row, before) }
+        a.clock.advance(by: 5)
+        guard case .acked(1, false, true) = try planner.record(.answered(DeliveryAnswer(deliveryReport: [])), of: send) else {
+            Issue.record("expected an ack of one entry, nothing left, the location back online")
+            return
+        }
+        var expected = before
+        expected.delivered(at: a.clock.nowMilliseconds())
+        let after = try #require(try a.site.store.read { try $0.peer(channel: row, siteID: siteID) })
+        #expect(after == expected)
+        #expect(after.vector == before.vector && after.digest == before.digest && after.lastHeard == before.lastHeard)
+    }
+
     @Test func heartbeatTimesSurviveARestart() throws {
         let (a, b, _) = try Self.pair(); defer { a.remove(); b.remove() }
         let reopened = try TestSite(restoring: a.directory, seed: 9, clock: a.clock)

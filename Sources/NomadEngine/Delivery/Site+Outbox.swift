@@ -161,10 +161,7 @@ extension Site {
         let now = clock.nowMilliseconds()
         return try store.write { tx in
             try tx.dequeue(channel: channel.rowID, for: siteID, positions: positions)
-            var peer = try tx.peer(channel: channel.rowID, siteID: siteID) ?? PeerRecord(siteID: siteID)
-            let wasOffline = peer.offline
-            peer.delivered(at: now)
-            try tx.putPeer(channel: channel.rowID, peer)
+            let wasOffline = try tx.markDelivered(channel: channel.rowID, siteID: siteID, at: now)
             let more = try tx.hasQueued(channel: channel.rowID, for: siteID)
             try wipeIfDelivered(channel.rowID, in: tx)
             return (wasOffline, more)
