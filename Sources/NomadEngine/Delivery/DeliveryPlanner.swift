@@ -41,18 +41,20 @@ public struct DeliveryPlanner: Sendable {
     /// answered. A change never waits for another site's heartbeat answer.
     public func plan(channel: HostedChannel, heartbeatsAsOf: UInt64? = nil, heartbeatsInFlight: Bool = false) throws -> DeliveryPlan {
         let keyURL = try self.keyURL(channel)
-        let inputs = try site.deliveryInputs(channel: channel, pushGrace: policy.heartbeatMilliseconds)
-        let planned = try sends(channel: channel, keyURL: keyURL, inputs: inputs, heartbeatsAsOf: heartbeatsAsOf,
-                                heartbeatsInFlight: heartbeatsInFlight)
-        return DeliveryPlan(sends: planned.sends, pulls: pulls(channel: channel, keyURL: keyURL, needs: inputs.needs),
-                            wakeAt: planned.wakeAt, heartbeatsLeft: planned.heartbeatsLeft)
+        // What is due is decided inside the read, so the packets' rows come from the same snapshot.
+        var decided = DueLocations(locations: [], wakeAt: nil, heartbeatsLeft: [])
+        let (inputs, rows) = try site.deliveryInputs(channel: channel, pushGrace: policy.heartbeatMilliseconds, maxEntries: policy.packetEntries) {
+            decided = due($0, heartbeatsAsOf: heartbeatsAsOf, heartbeatsInFlight: heartbeatsInFlight)
+            return decided.locations
+        }
+        let sends = try rows.map { try site.packets(from: $0, maxBytes: policy.packetBytes, heartbeats: true) }?
+            .map { SendAction(channel: channel, packet: $0, keyURL: keyURL) } ?? []
+        return DeliveryPlan(sends: sends, pulls: pulls(channel: channel, keyURL: keyURL, needs: inputs.needs),
+                            wakeAt: decided.wakeAt, heartbeatsLeft: decided.heartbeatsLeft)
     }
 
     /// The sends of `plan(channel:)` alone.
-    public func sends(channel: HostedChannel) throws -> [SendAction] {
-        let inputs = try site.deliveryInputs(channel: channel, pushGrace: policy.heartbeatMilliseconds)
-        return try sends(channel: channel, keyURL: try keyURL(channel), inputs: inputs).sends
-    }
+    public func sends(channel: HostedChannel) throws -> [SendAction] { try plan(channel: channel).sends }
 
     /// The pulls of `plan(channel:)` alone.
     public func pulls(channel: HostedChannel) throws -> [PullAction] {
@@ -60,8 +62,15 @@ public struct DeliveryPlanner: Sendable {
         return pulls(channel: channel, keyURL: try keyURL(channel), needs: inputs.needs)
     }
 
-    func sends(channel: HostedChannel, keyURL: String, inputs: DeliveryInputs, heartbeatsAsOf: UInt64? = nil,
-               heartbeatsInFlight: Bool = false) throws -> (sends: [SendAction], wakeAt: UInt64?, heartbeatsLeft: [SiteID]) {
+    /// The locations a plan sends to now (a packet or a heartbeat), when the next one falls due,
+    /// and those left to the site heartbeats in flight.
+    struct DueLocations {
+        var locations: [Location]
+        var wakeAt: UInt64?
+        var heartbeatsLeft: [SiteID]
+    }
+
+    func due(_ inputs: DeliveryInputs, heartbeatsAsOf: UInt64?, heartbeatsInFlight: Bool) -> DueLocations {
         let now = site.clock.nowMilliseconds()
         let asOf = min(heartbeatsAsOf ?? now, now)
         var due: [Location] = []
@@ -84,10 +93,7 @@ public struct DeliveryPlanner: Sendable {
             }
             due.append(target.location)
         }
-        guard !due.isEmpty else { return ([], wakeAt, left) }
-        let packets = try site.nextPackets(channel: channel.nickname, to: due, maxEntries: policy.packetEntries, maxBytes: policy.packetBytes)
-        return (packets.map { SendAction(channel: channel, packet: $0, keyURL: keyURL) },
-                wakeAt, left)
+        return DueLocations(locations: due, wakeAt: wakeAt, heartbeatsLeft: left)
     }
 
     /// The next packet for `location` now, whatever its backoff: the oldest queued entries, or a

@@ -22,6 +22,19 @@ public struct OutboundPacket: Sendable {
     var drainedAsOfCommits: UInt64?
 }
 
+/// The store rows packets are built from (`Site.packetRows`), read in one snapshot.
+struct PacketRows {
+    var channel: ChannelRecord
+    var locations: [Location]
+    /// The entries queued for each location, in `locations`' order.
+    var queues: [[QueuedEntry]]
+    var vector: VersionVector
+    var rekeys: [ChangeEntry]
+    var limit: Int
+    /// `Store.commits` read just before the snapshot.
+    var commitsSeen: UInt64
+}
+
 /// Another location of a channel with its delivery state and whether entries are queued for it.
 struct DeliveryTarget: Sendable {
     var location: Location
@@ -53,10 +66,19 @@ extension Site {
     /// delivery state and queue depth, and what to pull. One read instead of one per question:
     /// planning is on the path of every change a clone sends.
     func deliveryInputs(channel: HostedChannel, pushGrace: UInt64) throws -> DeliveryInputs {
+        try deliveryInputs(channel: channel, pushGrace: pushGrace, maxEntries: nil) { _ in [] }.inputs
+    }
+
+    /// `deliveryInputs`, and in the same snapshot the rows of the packets for the locations
+    /// `choose` picks from them (nil when it picks none): a plan reads the store once.
+    func deliveryInputs(channel: HostedChannel, pushGrace: UInt64, maxEntries: Int?,
+                        packetsTo choose: (DeliveryInputs) -> [Location]) throws -> (inputs: DeliveryInputs, rows: PacketRows?) {
         let me = try identity().siteID
+        let limit = packetLimit(maxEntries)
+        let commitsSeen = store.commits.count  // before the snapshot (see OutboundPacket.drainedAsOfCommits)
         return try store.read { tx in
             // Gone since the pass read it: nothing to deliver.
-            guard let fresh = try tx.channel(rowID: channel.rowID) else { return DeliveryInputs(retired: true, targets: [], needs: []) }
+            guard let fresh = try tx.channel(rowID: channel.rowID) else { return (DeliveryInputs(retired: true, targets: [], needs: []), nil) }
             let locations = try Self.locations(channel: fresh, in: tx)
             // Retired (its own location deleted) or purged: it only delivers what is still queued.
             let retired = fresh.purgedAt != nil || (locations.first { $0.siteID == me }?.deleted ?? false)
@@ -66,7 +88,10 @@ extension Site {
                                queued: try tx.hasQueued(channel: fresh.rowID, for: loc.siteID))
             }
             let needs = retired ? [] : try catchUpNeeds(channel: fresh, me: me, pushGrace: pushGrace, in: tx)
-            return DeliveryInputs(retired: retired, targets: targets, needs: needs)
+            let inputs = DeliveryInputs(retired: retired, targets: targets, needs: needs)
+            let chosen = choose(inputs)
+            guard !chosen.isEmpty else { return (inputs, nil) }
+            return (inputs, try packetRows(of: fresh, to: chosen, after: 0, limit: limit, commitsSeen: commitsSeen, in: tx))
         }
     }
 
@@ -85,19 +110,39 @@ extension Site {
     /// queued gets no packet (nothing is sealed for it).
     func nextPackets(channel nickname: String, to locations: [Location], after: Int64 = 0, maxEntries: Int? = nil,
                      maxBytes: Int = 2 * 1024 * 1024, heartbeats: Bool = true) throws -> [OutboundPacket] {
-        let site = try identity()
-        let limit = min(maxEntries ?? limits.maxEntriesPerPacket, limits.maxEntriesPerPacket)
+        let limit = packetLimit(maxEntries)
         // Read before the snapshot: a commit the snapshot misses ends after this, and moves it.
         let commitsSeen = store.commits.count
-        let (channel, queues, vector, rekeys) = try store.read { tx -> (ChannelRecord, [[QueuedEntry]], VersionVector, [ChangeEntry]) in
+        let rows = try store.read { tx in
             guard let channel = try tx.channel(nickname: nickname) else { throw EngineError.channelNotFound(nickname) }
-            // A rekeyed channel signs with its new key: every packet carries the `key` entries,
-            // so a clone that has not applied them yet can tell the new id is this channel's.
-            let rekeys = try Self.keyEntries(of: channel, in: tx)
-            let queues = try locations.map { try tx.queued(channel: channel.rowID, for: $0.siteID, after: after, limit: limit) }
-            return (channel, queues, try tx.vector(channel: channel.rowID), rekeys)
+            return try packetRows(of: channel, to: locations, after: after, limit: limit, commitsSeen: commitsSeen, in: tx)
         }
-        return try zip(locations, queues).compactMap { location, queued -> OutboundPacket? in
+        return try packets(from: rows, maxBytes: maxBytes, heartbeats: heartbeats)
+    }
+
+    /// At most this many entries in one packet: the caller's cap within the wire limit.
+    func packetLimit(_ maxEntries: Int?) -> Int { min(maxEntries ?? limits.maxEntriesPerPacket, limits.maxEntriesPerPacket) }
+
+    /// What packets to `locations` are built from, read inside the caller's transaction: the
+    /// oldest entries queued for each (after outbox position `after`, at most `limit`), the
+    /// channel's vector, and its `key` entries.
+    func packetRows(of channel: ChannelRecord, to locations: [Location], after: Int64, limit: Int, commitsSeen: UInt64,
+                    in tx: StoreTransaction) throws -> PacketRows {
+        // A rekeyed channel signs with its new key: every packet carries the `key` entries,
+        // so a clone that has not applied them yet can tell the new id is this channel's.
+        let rekeys = try Self.keyEntries(of: channel, in: tx)
+        let queues = try locations.map { try tx.queued(channel: channel.rowID, for: $0.siteID, after: after, limit: limit) }
+        return PacketRows(channel: channel, locations: locations, queues: queues, vector: try tx.vector(channel: channel.rowID),
+                          rekeys: rekeys, limit: limit, commitsSeen: commitsSeen)
+    }
+
+    /// Builds and seals the packets `rows` were read for (no store access): each takes its
+    /// location's queued entries up to `maxBytes` of bodies. With `heartbeats` false, a location
+    /// with nothing queued gets no packet.
+    func packets(from rows: PacketRows, maxBytes: Int, heartbeats: Bool) throws -> [OutboundPacket] {
+        let site = try identity()
+        let (channel, vector, rekeys, limit, commitsSeen) = (rows.channel, rows.vector, rows.rekeys, rows.limit, rows.commitsSeen)
+        return try zip(rows.locations, rows.queues).compactMap { location, queued -> OutboundPacket? in
             if queued.isEmpty && !heartbeats { return nil }
             var taken: [QueuedEntry] = []
             var bytes = 0
