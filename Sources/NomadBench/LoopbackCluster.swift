@@ -25,6 +25,14 @@ struct LoopbackCluster {
     /// requests cost the two cores it shares with them as little as the nodes' do.
     let http: any HTTPTransport = PooledHTTPTransport(timeout: 10)
 
+    /// The CPU time (utime + stime, clock ticks) the three processes used so far; nil when one
+    /// has stopped.
+    func cpuTicks() -> Int? {
+        let ticks = processes.map { IdleBench.cpuTicks($0.processIdentifier) }
+        guard ticks.allSatisfy({ $0 != nil }) else { return nil }
+        return ticks.reduce(0) { $0 + ($1 ?? 0) }
+    }
+
     /// Makes three sites under `folder/prefix-*` with `channels` channels cloned on all three
     /// (by export and import), then serves them and waits until each answers /health.
     static func start(executable: String, folder: String, prefix: String, channels: Int, heartbeatSeconds: Double) async throws -> LoopbackCluster {
@@ -142,12 +150,21 @@ struct HeartbeatBench {
             defer { cluster.stop() }
             try await Task.sleep(for: .seconds(heartbeatSeconds * 2))  // the first round is done
             let before = try await cluster.heartbeatsSent()
+            let ticksBefore = cluster.cpuTicks()
             try await Task.sleep(for: .seconds(windowSeconds))
+            let ticksAfter = cluster.cpuTicks()
             let after = try await cluster.heartbeatsSent()
             // Scaled to the default 30 s heartbeat, per minute, all three sites together.
             let perMinute = (after - before) / windowSeconds * 60 * (heartbeatSeconds / 30)
             rows.append(BenchRow(name: "heartbeats between 3 idle sites, \(count) shared channel\(count == 1 ? "" : "s")", unit: "requests/min",
                                  count: count, ours: perMinute, raw: nil, reference: "target: the same for any number of channels"))
+            if let start = ticksBefore, let end = ticksAfter {
+                // Each site's share of a core, averaged over the three, at 30 times the default
+                // heartbeat rate: what idle clones cost at most.
+                let share = Double(end - start) / Double(sysconf(Int32(_SC_CLK_TCK))) / windowSeconds * 100 / 3
+                rows.append(BenchRow(name: "idle clones, \(count) shared channel\(count == 1 ? "" : "s"): CPU per site", unit: "% of a core",
+                                     count: count, ours: share, raw: nil, reference: "heartbeats every \(Int(heartbeatSeconds)) s (the default is 30 s)"))
+            }
         }
         return rows
     }
