@@ -96,6 +96,13 @@ struct LoopbackCluster {
             .reduce(0) { $0 + (Double($1.split(separator: " ").last ?? "") ?? 0) }
     }
 
+    /// A counter summed over the three nodes.
+    func total(_ name: String) async throws -> Double {
+        var sum = 0.0
+        for node in nodes { sum += try await counter(name, of: node) }
+        return sum
+    }
+
     func stop() {
         for process in processes where process.isRunning { process.terminate() }
         for process in processes { process.waitUntilExit() }
@@ -150,10 +157,12 @@ struct HeartbeatBench {
             defer { cluster.stop() }
             try await Task.sleep(for: .seconds(heartbeatSeconds * 2))  // the first round is done
             let before = try await cluster.heartbeatsSent()
+            let plannedBefore = try await cluster.total("nomadsync_delivery_channels_planned_total")
             let ticksBefore = cluster.cpuTicks()
             try await Task.sleep(for: .seconds(windowSeconds))
             let ticksAfter = cluster.cpuTicks()
             let after = try await cluster.heartbeatsSent()
+            let plannedAfter = try await cluster.total("nomadsync_delivery_channels_planned_total")
             // Scaled to the default 30 s heartbeat, per minute, all three sites together.
             let perMinute = (after - before) / windowSeconds * 60 * (heartbeatSeconds / 30)
             rows.append(BenchRow(name: "heartbeats between 3 idle sites, \(count) shared channel\(count == 1 ? "" : "s")", unit: "requests/min",
@@ -164,6 +173,14 @@ struct HeartbeatBench {
                 let share = Double(end - start) / Double(sysconf(Int32(_SC_CLK_TCK))) / windowSeconds * 100 / 3
                 rows.append(BenchRow(name: "idle clones, \(count) shared channel\(count == 1 ? "" : "s"): CPU per site", unit: "% of a core",
                                      count: count, ours: share, raw: nil, reference: "heartbeats every \(Int(heartbeatSeconds)) s (the default is 30 s)"))
+            }
+            // How often each site plans each channel per heartbeat interval: 1 when only the
+            // round's own pass plans it.
+            let rounds = windowSeconds / heartbeatSeconds
+            if rounds > 0 {
+                rows.append(BenchRow(name: "idle clones, \(count) shared channel\(count == 1 ? "" : "s"): plans per channel and round", unit: "plans",
+                                     count: count, ours: (plannedAfter - plannedBefore) / 3 / Double(count) / rounds, raw: nil,
+                                     reference: "each site plans each channel this often per heartbeat interval"))
             }
         }
         return rows

@@ -45,19 +45,20 @@ public struct DeliveryWorker: Service {
     /// Runs passes until the node stops. A graceful shutdown cancels the pass in hand, and with
     /// it any request a hanging peer holds open; the outbox keeps what was not acknowledged.
     ///
-    /// An idle node does not plan every channel at every poll: a pass runs when something
-    /// committed to the store since the last one (any process: `Site.changeMarker`), when this
+    /// An idle node does not plan every channel at every poll: a pass runs when something a plan
+    /// depends on committed since the last one (another process, or a commit of this one that
+    /// was not quiet: `Site.deliveryMarker`; a heartbeat that reported nothing new is), when this
     /// process asked for one (`DeliveryWake`), when the planner's earliest due time (a heartbeat,
     /// a retry) or the next retry of a message, webhook or blob fetch (`Site.nextRetry`) has
     /// come, and at least every `idleRecheckMilliseconds` as a safety net.
     public func run() async throws {
         await cancelWhenGracefulShutdown {
-            var marker: Int64?
+            var marker: DeliveryMarker?
             var nextDue: UInt64 = 0
             var lastPass: UInt64 = 0
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 let now = site.clock.nowMilliseconds()
-                let current = try? site.changeMarker()
+                let current = try? site.deliveryMarker()
                 let asked = wake.takeRequest()
                 if current == nil || current != marker || asked || now >= nextDue
                     || now >= lastPass.addingSaturating(configuration.idleRecheckMilliseconds) {
@@ -85,6 +86,7 @@ public struct DeliveryWorker: Service {
     /// Returns the earliest time a planned send falls due if nothing changes (nil: none planned).
     @discardableResult
     public func runOnce() async -> UInt64? {
+        metrics.deliveryPass()
         let channels: [HostedChannel]
         do { channels = try site.channels() } catch {
             logger.error("cannot read channels", metadata: ["error": "\(error)"])
@@ -98,6 +100,12 @@ public struct DeliveryWorker: Service {
         let passStart = site.clock.nowMilliseconds()
         var nextDue: UInt64?
         if let heartbeats = plannedSiteHeartbeats() {
+            // The next round falls due one interval after this one was planned (the recorded
+            // channels count as delivered to from then): wake for it, not a moment before.
+            if let plannedAt = heartbeats.actions.map(\.plannedAt).min() {
+                let due = plannedAt.addingSaturating(configuration.heartbeatMilliseconds)
+                nextDue = min(nextDue ?? due, due)
+            }
             let answered = Flag()
             var waiting: [String: (channel: HostedChannel, sites: Set<SiteID>)] = [:]
             func pass(_ channels: [HostedChannel]) async {
@@ -140,6 +148,7 @@ public struct DeliveryWorker: Service {
     func deliver(_ channels: [HostedChannel], heartbeatsAsOf: UInt64, heartbeatsInFlight: Bool,
                  nextDue: inout UInt64?) async -> [(HostedChannel, Set<SiteID>)] {
         var left: [(HostedChannel, Set<SiteID>)] = []
+        metrics.channelsPlanned(channels.count)
         for channel in channels {
             guard let plan = await deliver(channel, heartbeatsAsOf: heartbeatsAsOf, heartbeatsInFlight: heartbeatsInFlight, nextDue: &nextDue)
             else { continue }

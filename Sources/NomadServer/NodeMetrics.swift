@@ -53,6 +53,10 @@ public final class NodeMetrics: Sendable {
     public func messageOut(type: String, status: String) {
         counter("nomadsync_messages_out_total", [("type", type), ("status", status)]).increment()
     }
+    /// Delivery passes run, and the channels they planned: on an idle node, how much of its
+    /// CPU goes to looking for work (a pass plans every channel).
+    public func deliveryPass() { counter("nomadsync_delivery_passes_total", []).increment() }
+    public func channelsPlanned(_ n: Int) { if n > 0 { counter("nomadsync_delivery_channels_planned_total", []).increment(by: n) } }
     public func blobsFetched(_ n: Int) { if n > 0 { counter("nomadsync_blobs_fetched_total", []).increment(by: n) } }
     public func entriesPulled(_ n: Int) { if n > 0 { counter("nomadsync_entries_pulled_total", []).increment(by: n) } }
     /// Every entry that came in, duplicates included, by `via` (`push`, `pull`): against

@@ -14,6 +14,7 @@ import Synchronization
 public final class CommitSignal: Sendable {
     private struct State {
         var count: UInt64 = 0
+        var loud: UInt64 = 0
         var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
         /// Waits whose time ran out before they were registered.
         var expired: Set<Int> = []
@@ -27,10 +28,15 @@ public final class CommitSignal: Sendable {
     /// How many write transactions of this process have committed so far.
     public var count: UInt64 { state.withLock { $0.count } }
 
+    /// How many of them changed something the delivery planner reads: every one, except those
+    /// that called `StoreTransaction.markQuiet()`.
+    public var loudCount: UInt64 { state.withLock { $0.loud } }
+
     /// A write transaction committed: every current wait ends.
-    func committed() {
+    func committed(quiet: Bool = false) {
         let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
             s.count &+= 1
+            if !quiet { s.loud &+= 1 }
             defer { s.waiters.removeAll() }
             return Array(s.waiters.values)
         }

@@ -131,9 +131,27 @@ public final class Store: Sendable {
     /// Runs `body` in one write transaction: everything it does commits together or not at all.
     public func write<T>(_ body: (StoreTransaction) throws -> T) throws -> T {
         do {
-            let result = try database.write { db in try body(StoreTransaction(db: db, hostKey: hostKey)) }
-            commits.committed()
+            let (result, quiet) = try database.write { db in
+                let tx = StoreTransaction(db: db, hostKey: hostKey)
+                return (try body(tx), tx.notes.quiet)
+            }
+            commits.committed(quiet: quiet)
             return result
+        } catch let error as DatabaseError {
+            throw StoreError.database(error.description)
+        }
+    }
+
+    /// A value that changes whenever something a delivery plan depends on may have changed: a
+    /// commit of another process (the CLI), read as SQLite's `data_version` on this process's
+    /// own writer connection, which moves for every connection's commits but its own; and this
+    /// process's commits that did not declare themselves quiet (`StoreTransaction.markQuiet()`).
+    /// The delivery worker plans again when it moves.
+    public func deliveryMarker() throws -> DeliveryMarker {
+        let loud = commits.loudCount
+        do {
+            let others = try database.writeWithoutTransaction { db in try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
+            return DeliveryMarker(othersCommits: others, loudCommits: loud)
         } catch let error as DatabaseError {
             throw StoreError.database(error.description)
         }
@@ -183,4 +201,12 @@ enum HostKeyFile {
         }
         return SecureBytes(Array(data))
     }
+}
+
+/// See `Store.deliveryMarker()`.
+public struct DeliveryMarker: Sendable, Equatable {
+    /// SQLite's `data_version` on the writer connection: moves when another connection commits.
+    public var othersCommits: Int64
+    /// This process's commits that were not quiet.
+    public var loudCommits: UInt64
 }

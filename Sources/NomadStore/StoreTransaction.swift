@@ -8,6 +8,18 @@ import NomadModel
 public struct StoreTransaction {
     let db: Database
     let hostKey: SecureBytes
+    let notes = Notes()
+
+    /// What a write transaction says about itself, read by `Store.write` once it commits.
+    final class Notes {
+        var quiet = false
+    }
+
+    /// Declares that this write changes nothing a delivery plan depends on, except times the
+    /// delivery worker accounts for itself (when a location last heard from us or we from it):
+    /// a heartbeat that reported what was already known. Its commit does not move
+    /// `Store.deliveryMarker()`, so an idle node does not plan every channel again for it.
+    public func markQuiet() { notes.quiet = true }
 
     /// A sequence number as SQLite stores it. Stored seqs never exceed `Int64.max` (the replay
     /// engine refuses larger ones), so a larger one from a query clamps: nothing lies beyond it.

@@ -245,7 +245,17 @@ extension Site {
     /// which says nothing of whether its site is pushing: a site that was pushing still is.
     func recordReport(channel: ChannelRecord, from siteID: SiteID, vector: VersionVector?, digest: String?, pushed: Bool = false,
                       answering: Bool = false, in tx: StoreTransaction) throws -> DivergenceChange {
-        var peer = try tx.peer(channel: channel.rowID, siteID: siteID) ?? PeerRecord(siteID: siteID)
+        var news = false
+        return try recordReport(channel: channel, from: siteID, vector: vector, digest: digest, pushed: pushed, answering: answering,
+                                news: &news, in: tx)
+    }
+
+    /// `recordReport`, also saying whether it changed anything a delivery plan reads (`news`):
+    /// a new location, its backoff or offline mark, its vector, digest or pushing, the alarm.
+    func recordReport(channel: ChannelRecord, from siteID: SiteID, vector: VersionVector?, digest: String?, pushed: Bool = false,
+                      answering: Bool = false, news: inout Bool, in tx: StoreTransaction) throws -> DivergenceChange {
+        let before = try tx.peer(channel: channel.rowID, siteID: siteID)
+        var peer = before ?? PeerRecord(siteID: siteID)
         if peer.offline || peer.attempts > 0 {
             peer.offline = false
             peer.attempts = 0
@@ -257,15 +267,18 @@ extension Site {
         if let vector { peer.vector = vector }
         if let digest { peer.digest = digest }
         try tx.putPeer(channel: channel.rowID, peer)
+        news = !(before?.plansLike(peer) ?? false)
         guard let vector, let digest, let current = try tx.channel(rowID: channel.rowID),
               try tx.vector(channel: current.rowID) == vector else { return .unchanged }
         let ours = StateDigest(bytes: current.digest).hex
         if digest != ours, current.diverged == nil {
             try tx.setDiverged(channel: current.rowID, reason: "site \(siteID.text) holds the same entries by vector but its digest is \(digest.prefix(16))…, ours \(ours.prefix(16))…")
+            news = true
             return .diverged
         }
         if digest == ours, current.diverged != nil {
             try tx.setDiverged(channel: current.rowID, reason: nil)
+            news = true
             return .cleared
         }
         return .unchanged
@@ -282,6 +295,13 @@ public enum DivergenceChange: Sendable, Equatable {
 }
 
 extension PeerRecord {
+    /// Whether a delivery plan reads the same from both: the times a location last heard from
+    /// us or we from it aside (the delivery worker keeps its own time for the next heartbeat).
+    func plansLike(_ other: PeerRecord) -> Bool {
+        siteID == other.siteID && offline == other.offline && attempts == other.attempts && nextAttempt == other.nextAttempt
+            && vector == other.vector && digest == other.digest && lastPushed == other.lastPushed
+    }
+
     /// Something we sent was acknowledged at `now`: the location is online, its backoff is over,
     /// and the heartbeat interval starts again.
     mutating func delivered(at now: UInt64) {

@@ -15,6 +15,10 @@ public struct SiteHeartbeatAction: Sendable {
     public var body: [UInt8]
     /// This site's URL: the request is signed with `keyId = <keyURL>#ed25519`.
     public var keyURL: String
+    /// When it was planned (ms since 1970). A channel the site records counts as delivered to
+    /// from then, so the next heartbeat falls due one interval after this one was planned, the
+    /// time the delivery worker wakes for — not one round trip later, which took a pass of its own.
+    public var plannedAt: UInt64
 }
 
 /// What the planner made of a site heartbeat's answer.
@@ -46,7 +50,7 @@ extension DeliveryPlanner {
                 let data = SiteHeartbeatData(from: identity.siteID, to: group.location.siteID, channels: members.map(\.report))
                 let heartbeat = try site.sealSiteHeartbeat(data, to: group.location, identity: identity)
                 return SiteHeartbeatAction(siteID: group.location.siteID, urls: group.location.baseURLs, channels: members.map(\.channel),
-                                           body: Array(try WireJSON.encode(heartbeat).utf8), keyURL: identity.url)
+                                           body: Array(try WireJSON.encode(heartbeat).utf8), keyURL: identity.url, plannedAt: now)
             }
         }
     }
@@ -69,7 +73,7 @@ extension DeliveryPlanner {
                 notRecorded[channel.nickname] = status
                 if status == ChannelReportStatus.unknownLocation { try site.introduce(nickname: channel.nickname, to: action.siteID) }
             }
-            let backOnline = try site.heartbeatAcknowledged(channels: recorded, siteID: action.siteID)
+            let backOnline = try site.heartbeatAcknowledged(channels: recorded, siteID: action.siteID, at: action.plannedAt)
             return .answered(recorded: recorded.count, backOnline: backOnline, notRecorded: notRecorded)
         case .refused(let refusal):
             return .refused(reason: refusal.description)
@@ -139,20 +143,26 @@ extension Site {
         return SiteHeartbeat(siteID: identity.siteID, recipient: location.siteID, data: payload)
     }
 
-    /// A site recorded our reports of `channels`: each counts as delivered to it now, exactly as
-    /// an acknowledged packet (online, backoff over), in one transaction. Returns the nicknames
-    /// of the channels for which the site had been offline.
-    func heartbeatAcknowledged(channels: [HostedChannel], siteID: SiteID) throws -> [String] {
+    /// A site recorded our reports of `channels`: each counts as delivered to it at `now` (when
+    /// the heartbeat was planned; never earlier than a packet acknowledged since), exactly as an
+    /// acknowledged packet (online, backoff over), in one transaction. Returns the nicknames of
+    /// the channels for which the site had been offline.
+    func heartbeatAcknowledged(channels: [HostedChannel], siteID: SiteID, at now: UInt64) throws -> [String] {
         guard !channels.isEmpty else { return [] }
-        let now = clock.nowMilliseconds()
         return try store.write { tx in
             var backOnline: [String] = []
+            var news = false
             for channel in channels {
-                var peer = try tx.peer(channel: channel.rowID, siteID: siteID) ?? PeerRecord(siteID: siteID)
+                let before = try tx.peer(channel: channel.rowID, siteID: siteID)
+                var peer = before ?? PeerRecord(siteID: siteID)
                 if peer.offline { backOnline.append(channel.nickname) }
-                peer.delivered(at: now)
+                peer.delivered(at: max(now, peer.lastDelivered ?? 0))
                 try tx.putPeer(channel: channel.rowID, peer)
+                if !(before?.plansLike(peer) ?? false) { news = true }
             }
+            // Only the time of the last heartbeat moved, which the pass that sent it accounts
+            // for: the worker need not plan every channel again.
+            if !news { tx.markQuiet() }
             return backOnline
         }
     }

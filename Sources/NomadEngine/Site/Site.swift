@@ -68,6 +68,10 @@ public struct Site: Sendable {
     /// worker's cue that a pass may have something to do.
     public func changeMarker() throws -> Int64? { try store.changeMarker() }
 
+    /// Moves when something a delivery plan depends on may have changed (`Store.deliveryMarker()`):
+    /// unlike `changeMarker`, quiet commits (heartbeats that reported nothing new) leave it.
+    public func deliveryMarker() throws -> DeliveryMarker { try store.deliveryMarker() }
+
     /// Opens the site's keys from inside a transaction.
     func identity(in tx: StoreTransaction) throws -> SiteIdentity {
         if let cached = identityCache.value { return cached }
@@ -119,3 +123,6 @@ final class ChannelKeyCache: @unchecked Sendable {
         return opened
     }
 }
+
+/// What `Site.deliveryMarker()` returns (`Store.deliveryMarker()`).
+public typealias DeliveryMarker = NomadStore.DeliveryMarker

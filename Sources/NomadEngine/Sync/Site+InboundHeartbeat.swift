@@ -72,28 +72,35 @@ extension Site {
                 throw EngineError.replayedToken(windowMinutes: tokenWindow / 60_000)
             }
             var accepted = AcceptedSiteHeartbeat(statuses: [], diverged: [], healed: [])
+            var news = false
             for report in opened.data.channels {
-                let status = try record(report, from: from, into: &accepted, in: tx)
+                let status = try record(report, from: from, into: &accepted, news: &news, in: tx)
                 accepted.statuses.append(ChannelReportStatus(channel: report.channel, status: status))
             }
+            // Reports of what was already known change no delivery plan: an idle node does not
+            // plan every channel again for each heartbeat it receives.
+            if !news { tx.markQuiet() }
             return accepted
         }
     }
 
     private func record(_ report: ChannelReport, from siteID: SiteID, into accepted: inout AcceptedSiteHeartbeat,
-                        in tx: StoreTransaction) throws -> String {
+                        news: inout Bool, in tx: StoreTransaction) throws -> String {
         guard let named = try channel(named: report.channel, in: tx), named.valid else { return ChannelReportStatus.unknownChannel }
         let channel = named.channel
         guard channel.purgedAt == nil, channel.bootstrap == nil, try !isRetired(channel, in: tx) else { return ChannelReportStatus.notServed }
         guard try Self.locations(channel: channel, in: tx).contains(where: { $0.siteID == siteID && !$0.deleted }) else {
             return ChannelReportStatus.unknownLocation
         }
-        if try recordReport(channel: channel, from: siteID, vector: report.vector, digest: report.digest, in: tx) == .diverged {
+        var changed = false
+        if try recordReport(channel: channel, from: siteID, vector: report.vector, digest: report.digest, news: &changed, in: tx) == .diverged {
             accepted.diverged.append(channel.nickname)
         }
         if let fresh = try tx.channel(rowID: channel.rowID), try staleWriterCause(channel: fresh, in: tx) != nil {
             accepted.healed.append((channel.nickname, try rotateWriter(channel: fresh, site: try identity(in: tx), in: tx).report))
+            changed = true
         }
+        if changed { news = true }
         return ChannelReportStatus.recorded
     }
 }
