@@ -134,7 +134,7 @@ struct LedgerBench {
                 vector[e.origin.text] = max(vector[e.origin.text] ?? 0, seq)
                 try raw.run(LedgerSQL.selectState, [channel, e.entity, e.key])
                 try raw.run(LedgerSQL.putState, [channel, e.entity, e.key, e.id, e.origin.text, hlc, e.op.rawValue, e.body])
-                for peer in peers { try raw.run(LedgerSQL.enqueue, [peer, channel, e.id]) }
+                for peer in peers { try raw.run(LedgerSQL.enqueue, [peer, channel, e.origin.text, seq]) }
             }
             for (origin, seq) in vector.sorted(by: { $0.key < $1.key }) { try raw.run(LedgerSQL.setVector, [channel, origin, seq]) }
             try raw.run(LedgerSQL.setDigest, [digest, channel])

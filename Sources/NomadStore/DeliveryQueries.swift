@@ -48,19 +48,18 @@ public struct QueuedEntry: Sendable, Equatable {
 extension StoreTransaction {
     // MARK: Outbox
 
-    /// Queues the applied entry `entryID` for `siteID`.
-    public func enqueue(channel: Int64, entryID: String, for siteID: SiteID) throws {
-        try db.cachedStatement(sql: LedgerSQL.enqueue).execute(arguments: [siteID.text, channel, entryID])
+    /// Queues the applied entry at `(origin, seq)` for `siteID`.
+    public func enqueue(channel: Int64, origin: OriginID, seq: UInt64, for siteID: SiteID) throws {
+        try db.cachedStatement(sql: LedgerSQL.enqueue).execute(arguments: [siteID.text, channel, origin.text, Self.sqlSeq(seq)])
     }
 
-    /// The oldest queued entries for `siteID`, at most `limit`.
     /// The oldest entries queued for `siteID` after outbox position `after` (0: from the start).
     public func queued(channel: Int64, for siteID: SiteID, after: Int64 = 0, limit: Int) throws -> [QueuedEntry] {
-        try Row.fetchAll(try db.cachedStatement(sql: """
-            SELECT e.position AS position, e.id, e.origin, e.seq, e.hlc, e.entity, e.key, e.op, e.body
+        try rows(try db.cachedStatement(sql: """
+            SELECT e.position, e.id, e.origin, e.seq, e.hlc, e.entity, e.key, e.op, e.body
             FROM outbox o JOIN entry e ON e.position = o.position
             WHERE o.channel = ? AND o.site_id = ? AND o.position > ? ORDER BY o.position LIMIT ?
-            """), arguments: [channel, siteID.text, after, limit]).map { QueuedEntry(position: $0["position"], entry: try entry(from: $0)) }
+            """), [channel, siteID.text, after, limit]) { QueuedEntry(position: try $0.decode(Int64.self, atIndex: 0), entry: try entry(from: $0, at: 1)) }
     }
 
     /// Removes acknowledged entries from the outbox. One cached statement whatever the count

@@ -8,7 +8,9 @@ public enum LedgerSQL {
         INSERT INTO vector (channel, origin, seq) VALUES (?, ?, ?)
         ON CONFLICT (channel, origin) DO UPDATE SET seq = excluded.seq
         """
-    public static let selectState = "SELECT * FROM state WHERE channel = ? AND entity = ? AND key = ?"
+    /// The columns of a state row, in the order `StoreTransaction.stateRow(from:)` reads them.
+    public static let stateColumns = "entity, key, entry_id, origin, hlc, op, body"
+    public static let selectState = "SELECT \(stateColumns) FROM state WHERE channel = ? AND entity = ? AND key = ?"
     public static let putState = """
         INSERT INTO state (channel, entity, key, entry_id, origin, hlc, op, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (channel, entity, key) DO UPDATE SET
@@ -17,7 +19,7 @@ public enum LedgerSQL {
         """
     public static let enqueue = """
         INSERT OR IGNORE INTO outbox (channel, site_id, position)
-        SELECT channel, ?, position FROM entry WHERE channel = ? AND id = ?
+        SELECT channel, ?, position FROM entry WHERE channel = ? AND origin = ? AND seq = ?
         """
     public static let setDigest = "UPDATE channel SET digest = ? WHERE id = ?"
 }

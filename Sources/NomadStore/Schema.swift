@@ -3,7 +3,7 @@ import GRDB
 import NomadModel
 
 /// Every table of the store, created by one migrator. Constraints live here, not only in Swift:
-/// a sequence number cannot repeat for an origin, an entry id cannot repeat for a channel.
+/// a sequence number cannot repeat for an origin (and so neither can an entry id, which fixes both).
 enum Schema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -317,6 +317,56 @@ enum Schema {
             // When an entry was held (ms since 1970; 0 for those held before): a gap below one
             // held a moment ago is most likely a packet still on its way, not one to pull.
             try db.execute(sql: "ALTER TABLE pending ADD COLUMN held_at INTEGER NOT NULL DEFAULT 0")
+        }
+        migrator.registerMigration("v19-entry-without-id-index") { db in
+            // The log without its index on (channel, id). Ids are content hashes, so that index
+            // took every insert to a random page: a commit of 500 entries dirtied ~430 of its
+            // pages, and writing them (commit and checkpoint) was a quarter of a receiving site's
+            // CPU. An id fixes its entry's origin and seq, so (channel, origin, seq), unique and
+            // written in order, answers every lookup an entry's id did. The few lookups by id
+            // alone: a key or location entry that a state row names (the partial index below,
+            // on a few rows), the ids a healed site voided (one scan, rarely), and a repeated
+            // admin request's entries, now remembered by origin and seq.
+            // Foreign keys are off in a migration (GRDB checks them at its end), so dropping the
+            // old table leaves the outbox rows that reference it.
+            try db.execute(sql: """
+                CREATE TABLE entry_new (
+                    position INTEGER PRIMARY KEY,
+                    channel INTEGER NOT NULL REFERENCES channel(id) ON DELETE CASCADE,
+                    id TEXT NOT NULL,
+                    origin TEXT NOT NULL,
+                    seq INTEGER NOT NULL CHECK (seq >= 1),
+                    hlc INTEGER NOT NULL,
+                    entity TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    op TEXT NOT NULL CHECK (op IN ('put', 'delete')),
+                    body TEXT NOT NULL,
+                    local INTEGER NOT NULL DEFAULT 0 CHECK (local IN (0, 1)),
+                    UNIQUE (channel, origin, seq)
+                );
+                INSERT INTO entry_new (position, channel, id, origin, seq, hlc, entity, key, op, body, local)
+                    SELECT position, channel, id, origin, seq, hlc, entity, key, op, body, local FROM entry ORDER BY position;
+                CREATE TABLE idempotency_key_new (
+                    channel INTEGER NOT NULL REFERENCES channel(id) ON DELETE CASCADE,
+                    key TEXT NOT NULL,
+                    places TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    PRIMARY KEY (channel, key)
+                );
+                INSERT INTO idempotency_key_new (channel, key, places, created_at)
+                    SELECT k.channel, k.key,
+                           (SELECT json_group_array(json_object('origin', origin, 'seq', seq)) FROM (
+                                SELECT e.origin, e.seq FROM json_each(k.entry_ids) j
+                                JOIN entry e ON e.channel = k.channel AND e.id = j.value ORDER BY e.position)),
+                           k.created_at
+                    FROM idempotency_key k;
+                DROP TABLE idempotency_key;
+                ALTER TABLE idempotency_key_new RENAME TO idempotency_key;
+                DROP TABLE entry;
+                ALTER TABLE entry_new RENAME TO entry;
+                CREATE INDEX entry_by_channel_position ON entry (channel, position);
+                CREATE UNIQUE INDEX entry_document_by_id ON entry (channel, id) WHERE entity IN ('key', 'location');
+                """)
         }
         return migrator
     }

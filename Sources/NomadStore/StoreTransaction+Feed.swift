@@ -19,8 +19,9 @@ extension StoreTransaction {
                                               includeLocal: includeLocal)
         sql += " ORDER BY position LIMIT ?"
         arguments += [limit]
-        return try Row.fetchAll(try db.cachedStatement(sql: sql), arguments: arguments).map { row in
-            FeedRow(position: row["position"], channel: row["channel"], entry: try entry(from: row), local: (row["local"] as Int64) == 1)
+        return try rows(try db.cachedStatement(sql: sql), arguments) { row in
+            FeedRow(position: try row.decode(Int64.self, atIndex: 0), channel: try row.decode(Int64.self, atIndex: 1),
+                    entry: try entry(from: row, at: 3), local: try row.decode(Int64.self, atIndex: 2) == 1)
         }
     }
 
@@ -57,27 +58,27 @@ extension StoreTransaction {
         return try Int64.fetchOne(try db.cachedStatement(sql: "SELECT COALESCE(MAX(position), 0) FROM entry")) ?? 0
     }
 
-    /// The entry ids a batch with this Idempotency-Key made, if it was seen since `since`.
-    public func idempotentEntries(channel: Int64, key: String, since: UInt64) throws -> [String]? {
+    /// Where an entry a batch made sits in the log (an id fixes both; the log has no index on ids).
+    struct Place: Codable { var origin: String; var seq: Int64 }
+
+    /// The entries a batch with this Idempotency-Key made, in the order it made them, if it was
+    /// seen since `since` (an entry taken back out of the log since then is left out).
+    public func idempotentEntries(channel: Int64, key: String, since: UInt64) throws -> [ChangeEntry]? {
         guard let text = try String.fetchOne(try db.cachedStatement(sql: """
-            SELECT entry_ids FROM idempotency_key WHERE channel = ? AND key = ? AND created_at >= ?
+            SELECT places FROM idempotency_key WHERE channel = ? AND key = ? AND created_at >= ?
             """), arguments: [channel, key, Int64(clamping: since)]) else { return nil }
-        return try WireJSON.decode([String].self, from: text, what: "idempotent entry ids")
+        return try WireJSON.decode([Place].self, from: text, what: "idempotent entries").compactMap { place in
+            try Row.fetchOne(try db.cachedStatement(sql: "SELECT \(Self.entryColumns) FROM entry WHERE channel = ? AND origin = ? AND seq = ?"),
+                             arguments: [channel, place.origin, place.seq]).map { try entry(from: $0) }
+        }
     }
 
     /// Remembers a batch's entries under its key (and forgets keys older than `expireBefore`).
-    public func rememberIdempotent(channel: Int64, key: String, entryIDs: [String], now: UInt64, expireBefore: UInt64) throws {
+    public func rememberIdempotent(channel: Int64, key: String, entries: [ChangeEntry], now: UInt64, expireBefore: UInt64) throws {
+        let places = entries.map { Place(origin: $0.origin.text, seq: Self.sqlSeq($0.seq)) }
         try db.cachedStatement(sql: "DELETE FROM idempotency_key WHERE created_at < ?").execute(arguments: [Int64(clamping: expireBefore)])
-        try db.cachedStatement(sql: "INSERT OR REPLACE INTO idempotency_key (channel, key, entry_ids, created_at) VALUES (?, ?, ?, ?)")
-            .execute(arguments: [channel, key, try WireJSON.encode(entryIDs), Int64(clamping: now)])
-    }
-
-    /// Applied entries of a channel by id, in the order asked.
-    public func entries(channel: Int64, ids: [String]) throws -> [ChangeEntry] {
-        try ids.compactMap { id in
-            try Row.fetchOne(try db.cachedStatement(sql: "SELECT \(Self.entryColumns) FROM entry WHERE channel = ? AND id = ?"),
-                             arguments: [channel, id]).map(entry(from:))
-        }
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO idempotency_key (channel, key, places, created_at) VALUES (?, ?, ?, ?)")
+            .execute(arguments: [channel, key, try WireJSON.encode(places), Int64(clamping: now)])
     }
 }
 

@@ -116,11 +116,27 @@ public struct StoreTransaction {
 
     static let entryColumns = "id, origin, seq, hlc, entity, key, op, body"
 
-    func entry(from row: Row) throws -> ChangeEntry {
-        guard let op = ChangeOp(rawValue: row["op"]) else { throw StoreError.database("bad op in stored entry") }
-        return ChangeEntry(id: row["id"], origin: try OriginID(validating: row["origin"]),
-                           seq: UInt64(clamping: row["seq"] as Int64), hlc: HybridTimestamp(rawValue: UInt64(bitPattern: row["hlc"])),
-                           entity: row["entity"], key: row["key"], op: op, body: row["body"])
+    /// The entry in `row`, whose columns from index `first` on are `entryColumns` in that order.
+    /// Read by index, not by name: a name lookup compares every column name case-insensitively,
+    /// which was a tenth of a sending site's CPU during a catch-up. A value of the wrong type
+    /// (a damaged file) throws instead of trapping.
+    func entry(from row: Row, at first: Int = 0) throws -> ChangeEntry {
+        let opText = try row.decode(String.self, atIndex: first + 6)
+        guard let op = ChangeOp(rawValue: opText) else { throw StoreError.database("bad op \(opText) in stored entry") }
+        return ChangeEntry(id: try row.decode(String.self, atIndex: first),
+                           origin: try OriginID(validating: try row.decode(String.self, atIndex: first + 1)),
+                           seq: UInt64(clamping: try row.decode(Int64.self, atIndex: first + 2)),
+                           hlc: HybridTimestamp(rawValue: UInt64(bitPattern: try row.decode(Int64.self, atIndex: first + 3))),
+                           entity: try row.decode(String.self, atIndex: first + 4), key: try row.decode(String.self, atIndex: first + 5),
+                           op: op, body: try row.decode(String.self, atIndex: first + 7))
+    }
+
+    /// Reads every row of `statement` as a value, one row at a time (no copies of the rows).
+    func rows<T>(_ statement: Statement, _ arguments: StatementArguments, _ read: (Row) throws -> T) throws -> [T] {
+        var out: [T] = []
+        let cursor = try Row.fetchCursor(statement, arguments: arguments)
+        while let row = try cursor.next() { out.append(try read(row)) }
+        return out
     }
 
     func arguments(channel: Int64, _ e: ChangeEntry) throws -> StatementArguments {
@@ -147,12 +163,34 @@ public struct StoreTransaction {
                             arguments: [channel, origin.text, Self.sqlSeq(seq)])
     }
 
-    /// Whether an entry with this id is applied or held.
-    public func holds(channel: Int64, entryID: String) throws -> Bool {
+    /// Whether `entry` is applied or held. Looked up at its origin and seq (which its id fixes),
+    /// so two index probes, and never the id alone: the log has no index on it.
+    public func holds(channel: Int64, _ entry: ChangeEntry) throws -> Bool {
         try Bool.fetchOne(try db.cachedStatement(sql: """
-            SELECT EXISTS (SELECT 1 FROM entry WHERE channel = ?1 AND id = ?2)
-                OR EXISTS (SELECT 1 FROM pending WHERE channel = ?1 AND id = ?2)
-            """), arguments: [channel, entryID]) ?? false
+            SELECT EXISTS (SELECT 1 FROM entry WHERE channel = ?1 AND origin = ?2 AND seq = ?3 AND id = ?4)
+                OR EXISTS (SELECT 1 FROM pending WHERE channel = ?1 AND origin = ?2 AND seq = ?3 AND id = ?4)
+            """), arguments: [channel, entry.origin.text, Self.sqlSeq(entry.seq), entry.id]) ?? false
+    }
+
+    /// The applied `key` or `location` entry `entryID` (the winner a state row of those entities
+    /// names), through the partial index that holds only those entities' ids.
+    public func documentEntry(channel: Int64, entryID: String) throws -> ChangeEntry? {
+        try Row.fetchOne(try db.cachedStatement(sql: """
+            SELECT \(Self.entryColumns) FROM entry WHERE channel = ? AND id = ? AND entity IN ('key', 'location')
+            """), arguments: [channel, entryID]).map { try entry(from: $0) }
+    }
+
+    /// The lowest seq of each origin among the applied entries `ids` (entries a healed site
+    /// voided). One scan of the channel's log: the log has no index on ids, and this is rare.
+    public func lowestPlaces(channel: Int64, ids: [String]) throws -> [OriginID: UInt64] {
+        guard !ids.isEmpty else { return [:] }
+        var out: [OriginID: UInt64] = [:]
+        for row in try Row.fetchAll(db, sql: """
+            SELECT origin, MIN(seq) FROM entry WHERE channel = ? AND id IN (SELECT value FROM json_each(?)) GROUP BY origin
+            """, arguments: [channel, try WireJSON.encode(ids)]) {
+            out[try OriginID(validating: try row.decode(String.self, atIndex: 0))] = UInt64(clamping: try row.decode(Int64.self, atIndex: 1))
+        }
+        return out
     }
 
     /// Applied entries in arrival order, optionally only those of one origin after a seq.
@@ -166,14 +204,14 @@ public struct StoreTransaction {
             sql += " ORDER BY position"
         }
         if let limit { sql += " LIMIT \(limit)" }
-        return try Row.fetchAll(db, sql: sql, arguments: args).map(entry(from:))
+        return try Row.fetchAll(db, sql: sql, arguments: args).map { try entry(from: $0) }
     }
 
     /// A page of the log in arrival order: the entries after log position `afterPosition`.
     public func entries(channel: Int64, afterPosition: Int64, limit: Int) throws -> [(position: Int64, entry: ChangeEntry)] {
-        try Row.fetchAll(try db.cachedStatement(sql: """
+        try rows(try db.cachedStatement(sql: """
             SELECT position, \(Self.entryColumns) FROM entry WHERE channel = ? AND position > ? ORDER BY position LIMIT ?
-            """), arguments: [channel, afterPosition, limit]).map { (position: $0["position"], entry: try entry(from: $0)) }
+            """), [channel, afterPosition, limit]) { (position: try $0.decode(Int64.self, atIndex: 0), entry: try entry(from: $0, at: 1)) }
     }
 
     public func entryCount(channel: Int64) throws -> Int {
@@ -243,26 +281,32 @@ public struct StoreTransaction {
 
     // MARK: State
 
+    /// The state row in `row`, whose columns are `LedgerSQL.stateColumns` in that order (read by
+    /// index: see `entry(from:at:)`).
     func stateRow(from row: Row) throws -> StateRow {
-        guard let op = ChangeOp(rawValue: row["op"]) else { throw StoreError.database("bad op in state row") }
-        return StateRow(entity: row["entity"], key: row["key"], entryID: row["entry_id"],
-                        origin: try OriginID(validating: row["origin"]),
-                        hlc: HybridTimestamp(rawValue: UInt64(bitPattern: row["hlc"])), op: op, body: row["body"])
+        let opText = try row.decode(String.self, atIndex: 5)
+        guard let op = ChangeOp(rawValue: opText) else { throw StoreError.database("bad op \(opText) in state row") }
+        return StateRow(entity: try row.decode(String.self, atIndex: 0), key: try row.decode(String.self, atIndex: 1),
+                        entryID: try row.decode(String.self, atIndex: 2),
+                        origin: try OriginID(validating: try row.decode(String.self, atIndex: 3)),
+                        hlc: HybridTimestamp(rawValue: UInt64(bitPattern: try row.decode(Int64.self, atIndex: 4))), op: op,
+                        body: try row.decode(String.self, atIndex: 6))
     }
 
     public func stateRow(channel: Int64, entity: String, key: String) throws -> StateRow? {
-        try Row.fetchOne(try db.cachedStatement(sql: LedgerSQL.selectState),
-                         arguments: [channel, entity, key]).map(stateRow(from:))
+        // fetchOne, not a cursor left open: a statement not stepped to its end keeps its read
+        // open after the commit and holds back the checkpoints.
+        try Row.fetchOne(try db.cachedStatement(sql: LedgerSQL.selectState), arguments: [channel, entity, key]).map(stateRow(from:))
     }
 
     /// Every state row, tombstones included, ordered by entity and key.
     public func stateRows(channel: Int64, entity: String? = nil) throws -> [StateRow] {
         if let entity {
-            return try Row.fetchAll(try db.cachedStatement(sql: "SELECT * FROM state WHERE channel = ? AND entity = ? ORDER BY key"),
-                                    arguments: [channel, entity]).map(stateRow(from:))
+            return try rows(try db.cachedStatement(sql: "SELECT \(LedgerSQL.stateColumns) FROM state WHERE channel = ? AND entity = ? ORDER BY key"),
+                            [channel, entity], stateRow(from:))
         }
-        return try Row.fetchAll(try db.cachedStatement(sql: "SELECT * FROM state WHERE channel = ? ORDER BY entity, key"),
-                                arguments: [channel]).map(stateRow(from:))
+        return try rows(try db.cachedStatement(sql: "SELECT \(LedgerSQL.stateColumns) FROM state WHERE channel = ? ORDER BY entity, key"),
+                        [channel], stateRow(from:))
     }
 
     public func putState(channel: Int64, from entry: ChangeEntry) throws {
@@ -316,13 +360,6 @@ extension StoreTransaction {
         try db.cachedStatement(sql: "INSERT OR IGNORE INTO voided (channel, id) VALUES (?, ?)").execute(arguments: [channel, entryID])
     }
 
-    /// Where the applied entry `entryID` sits, if it is in the log.
-    public func place(channel: Int64, entryID: String) throws -> (origin: OriginID, seq: UInt64)? {
-        guard let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT origin, seq FROM entry WHERE channel = ? AND id = ?"),
-                                         arguments: [channel, entryID]) else { return nil }
-        return (try OriginID(validating: row["origin"]), UInt64(clamping: row["seq"] as Int64))
-    }
-
     /// Forgets a held entry.
     public func deletePending(channel: Int64, entryID: String) throws {
         try db.cachedStatement(sql: "DELETE FROM pending WHERE channel = ? AND id = ?").execute(arguments: [channel, entryID])
@@ -340,7 +377,7 @@ extension StoreTransaction {
     /// The applied entries for one document, whatever their origin.
     public func entries(channel: Int64, entity: String, key: String) throws -> [ChangeEntry] {
         try Row.fetchAll(try db.cachedStatement(sql: "SELECT \(Self.entryColumns) FROM entry WHERE channel = ? AND entity = ? AND key = ?"),
-                         arguments: [channel, entity, key]).map(entry(from:))
+                         arguments: [channel, entity, key]).map { try entry(from: $0) }
     }
 
     public func deleteState(channel: Int64, entity: String, key: String) throws {
@@ -351,7 +388,7 @@ extension StoreTransaction {
     /// Held entries of one entity (the engine reads held `key` entries this way).
     public func pendingEntries(channel: Int64, entity: String) throws -> [ChangeEntry] {
         try Row.fetchAll(try db.cachedStatement(sql: "SELECT \(Self.entryColumns) FROM pending WHERE channel = ? AND entity = ? ORDER BY origin, seq"),
-                         arguments: [channel, entity]).map(entry(from:))
+                         arguments: [channel, entity]).map { try entry(from: $0) }
     }
 
     /// A page of the held entries, by origin and seq: those after (`origin`, `seq`), or from
@@ -359,15 +396,15 @@ extension StoreTransaction {
     public func pendingEntries(channel: Int64, after: (origin: OriginID, seq: UInt64)?, limit: Int) throws -> [ChangeEntry] {
         guard let after else {
             return try Row.fetchAll(try db.cachedStatement(sql: "SELECT \(Self.entryColumns) FROM pending WHERE channel = ? ORDER BY origin, seq LIMIT ?"),
-                                    arguments: [channel, limit]).map(entry(from:))
+                                    arguments: [channel, limit]).map { try entry(from: $0) }
         }
         return try Row.fetchAll(try db.cachedStatement(sql: """
             SELECT \(Self.entryColumns) FROM pending WHERE channel = ? AND (origin, seq) > (?, ?) ORDER BY origin, seq LIMIT ?
-            """), arguments: [channel, after.origin.text, Self.sqlSeq(after.seq), limit]).map(entry(from:))
+            """), arguments: [channel, after.origin.text, Self.sqlSeq(after.seq), limit]).map { try entry(from: $0) }
     }
 
     public func pendingEntries(channel: Int64) throws -> [ChangeEntry] {
         try Row.fetchAll(try db.cachedStatement(sql: "SELECT \(Self.entryColumns) FROM pending WHERE channel = ? ORDER BY origin, seq"),
-                         arguments: [channel]).map(entry(from:))
+                         arguments: [channel]).map { try entry(from: $0) }
     }
 }

@@ -57,7 +57,7 @@ extension Site {
     func queueForPeers(_ entries: [ChangeEntry], channel: ChannelRecord, siteID: SiteID, in tx: StoreTransaction) throws {
         let peers = try Self.locations(channel: channel, in: tx).filter { !$0.deleted && $0.siteID != siteID }
         for peer in peers {
-            for entry in entries { try tx.enqueue(channel: channel.rowID, entryID: entry.id, for: peer.siteID) }
+            for entry in entries { try tx.enqueue(channel: channel.rowID, origin: entry.origin, seq: entry.seq, for: peer.siteID) }
         }
     }
 
@@ -174,7 +174,7 @@ extension Site {
         for entry in carried.prefix(64) where entry.entity == "key" && entry.op == .put && entry.origin != channel.writer {
             guard (try? entry.validate(limits: limits)) != nil,
                   (try? KeyChain.step(of: entry, guid: channel.guid)) != nil,
-                  try !tx.holds(channel: channel.rowID, entryID: entry.id), try !tx.isVoided(channel: channel.rowID, entryID: entry.id),
+                  try !tx.holds(channel: channel.rowID, entry), try !tx.isVoided(channel: channel.rowID, entryID: entry.id),
                   try tx.entryID(channel: channel.rowID, origin: entry.origin, seq: entry.seq) == nil,
                   try tx.pendingID(channel: channel.rowID, origin: entry.origin, seq: entry.seq) == nil,
                   entry.seq > (try tx.vector(channel: channel.rowID))[entry.origin] else { continue }
@@ -185,10 +185,8 @@ extension Site {
 
     /// The channel's `key` entries, applied and held (none unless it was rekeyed).
     static func keyEntries(of channel: ChannelRecord, in tx: StoreTransaction) throws -> [ChangeEntry] {
-        try tx.stateRows(channel: channel.rowID, entity: "key").flatMap { row -> [ChangeEntry] in
-            guard let place = try tx.place(channel: channel.rowID, entryID: row.entryID) else { return [] }
-            return try tx.entries(channel: channel.rowID, origin: place.origin, after: place.seq > 0 ? place.seq - 1 : 0, limit: 1)
-        } + tx.pendingEntries(channel: channel.rowID, entity: "key")
+        try tx.stateRows(channel: channel.rowID, entity: "key").compactMap { try tx.documentEntry(channel: channel.rowID, entryID: $0.entryID) }
+            + tx.pendingEntries(channel: channel.rowID, entity: "key")
     }
 
     /// The earliest time after now that a channel message, a webhook post or a blob fetch that

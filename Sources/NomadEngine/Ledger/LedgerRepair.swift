@@ -11,14 +11,11 @@ enum LedgerRepair {
     /// ordinary catch-up fetches the writer's true entries. Returns how many entries left the log.
     @discardableResult
     static func applyVoids(_ ids: [String], channel: ChannelRecord, in tx: StoreTransaction) throws -> Int {
-        var from: [OriginID: UInt64] = [:]
         for id in ids {
             try tx.addVoided(channel: channel.rowID, entryID: id)
             try tx.deletePending(channel: channel.rowID, entryID: id)
-            if let place = try tx.place(channel: channel.rowID, entryID: id) {
-                from[place.origin] = min(from[place.origin] ?? place.seq, place.seq)
-            }
         }
+        let from = try tx.lowestPlaces(channel: channel.rowID, ids: ids)
         guard !from.isEmpty, let current = try tx.channel(rowID: channel.rowID) else { return 0 }
         var digest = StateDigest(bytes: current.digest)
         var dropped = 0

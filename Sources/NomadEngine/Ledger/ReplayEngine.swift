@@ -80,7 +80,7 @@ public struct ReplayEngine: Sendable {
             let inLog = entry.seq <= ledger.vector[entry.origin]
             let anyHeld = heldByOrigin[entry.origin, default: 0] > 0
             let duplicate = try !seen.insert(entry.id).inserted
-                || ((inLog || anyHeld) && tx.holds(channel: channel.rowID, entryID: entry.id))
+                || ((inLog || anyHeld) && tx.holds(channel: channel.rowID, entry))
                 || (anyVoided && tx.isVoided(channel: channel.rowID, entryID: entry.id))
             guard !duplicate else {
                 report.duplicate += 1

@@ -82,7 +82,7 @@ extension Site {
         let since = now > Self.idempotencyMilliseconds ? now - Self.idempotencyMilliseconds : 0
         let earlier = {
             try self.store.read { tx -> [ChangeEntry]? in
-                try tx.idempotentEntries(channel: channel.rowID, key: idempotencyKey, since: since).map { try tx.entries(channel: channel.rowID, ids: $0) }
+                try tx.idempotentEntries(channel: channel.rowID, key: idempotencyKey, since: since)
             }
         }
         if let entries = try earlier() { return entries }
@@ -91,7 +91,7 @@ extension Site {
             return try append(nickname: nickname, changes, also: { entries, tx in
                 // Checked again inside the transaction: a concurrent request with the same key won.
                 guard try tx.idempotentEntries(channel: channel.rowID, key: idempotencyKey, since: since) == nil else { throw SeenMeanwhile() }
-                try tx.rememberIdempotent(channel: channel.rowID, key: idempotencyKey, entryIDs: entries.map(\.id), now: now, expireBefore: since)
+                try tx.rememberIdempotent(channel: channel.rowID, key: idempotencyKey, entries: entries, now: now, expireBefore: since)
             })
         } catch is SeenMeanwhile {
             return try earlier() ?? []

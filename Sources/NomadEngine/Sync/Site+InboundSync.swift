@@ -150,8 +150,9 @@ extension Site {
     public func introduce(nickname: String, to siteID: SiteID) throws {
         try store.write { tx in
             guard let channel = try tx.channel(nickname: nickname), let me = try tx.site(),
-                  let own = try tx.stateRow(channel: channel.rowID, entity: "location", key: me.siteID.text) else { return }
-            try tx.enqueue(channel: channel.rowID, entryID: own.entryID, for: siteID)
+                  let own = try tx.stateRow(channel: channel.rowID, entity: "location", key: me.siteID.text),
+                  let entry = try tx.documentEntry(channel: channel.rowID, entryID: own.entryID) else { return }
+            try tx.enqueue(channel: channel.rowID, origin: entry.origin, seq: entry.seq, for: siteID)
         }
     }
 
