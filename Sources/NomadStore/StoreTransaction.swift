@@ -147,8 +147,12 @@ public struct StoreTransaction {
     /// Appends an applied entry to the local copy of the log.
     /// Adds an entry to the log; `local` when this site wrote it (not received it).
     public func insertEntry(channel: Int64, _ entry: ChangeEntry, local: Bool = false) throws {
-        try db.cachedStatement(sql: LedgerSQL.insertEntry).execute(
-                       arguments: try arguments(channel: channel, entry) + [local ? 1 : 0])
+        guard let seq = Int64(exactly: entry.seq) else { throw StoreError.database("seq \(entry.seq) of entry \(entry.id) is out of range") }
+        try DirectStatement(db, sql: LedgerSQL.insertEntry).run { s in
+            try s.bind(1, channel); try s.bind(2, entry.id); try s.bind(3, entry.origin.text); try s.bind(4, seq)
+            try s.bind(5, Int64(bitPattern: entry.hlc.rawValue)); try s.bind(6, entry.entity); try s.bind(7, entry.key)
+            try s.bind(8, entry.op.rawValue); try s.bind(9, entry.body); try s.bind(10, local ? 1 : 0)
+        }
     }
 
     /// The ids of `origin`'s entries after `seq` that this site wrote itself.
@@ -294,9 +298,14 @@ public struct StoreTransaction {
     }
 
     public func stateRow(channel: Int64, entity: String, key: String) throws -> StateRow? {
-        // fetchOne, not a cursor left open: a statement not stepped to its end keeps its read
-        // open after the commit and holds back the checkpoints.
-        try Row.fetchOne(try db.cachedStatement(sql: LedgerSQL.selectState), arguments: [channel, entity, key]).map(stateRow(from:))
+        try DirectStatement(db, sql: LedgerSQL.selectState).first({ s in
+            try s.bind(1, channel); try s.bind(2, entity); try s.bind(3, key)
+        }) { s in
+            let opText = try s.text(5)
+            guard let op = ChangeOp(rawValue: opText) else { throw StoreError.database("bad op \(opText) in state row") }
+            return StateRow(entity: try s.text(0), key: try s.text(1), entryID: try s.text(2), origin: try OriginID(validating: try s.text(3)),
+                            hlc: HybridTimestamp(rawValue: UInt64(bitPattern: try s.int64(4))), op: op, body: try s.text(6))
+        }
     }
 
     /// Every state row, tombstones included, ordered by entity and key.
@@ -310,8 +319,11 @@ public struct StoreTransaction {
     }
 
     public func putState(channel: Int64, from entry: ChangeEntry) throws {
-        try db.cachedStatement(sql: LedgerSQL.putState).execute(arguments: [channel, entry.entity, entry.key, entry.id, entry.origin.text,
-                             Int64(bitPattern: entry.hlc.rawValue), entry.op.rawValue, entry.body])
+        try DirectStatement(db, sql: LedgerSQL.putState).run { s in
+            try s.bind(1, channel); try s.bind(2, entry.entity); try s.bind(3, entry.key); try s.bind(4, entry.id)
+            try s.bind(5, entry.origin.text); try s.bind(6, Int64(bitPattern: entry.hlc.rawValue)); try s.bind(7, entry.op.rawValue)
+            try s.bind(8, entry.body)
+        }
     }
 }
 
