@@ -32,7 +32,7 @@ bin="${NOMADSYNC_BIN:-.build/debug/nomadsync}"
 [ -x "$bin" ] || swift build --product nomadsync 2>&1 | tail -n 1
 ops/fuzz-seeds.sh "$bin" "$out/corpus"
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(signature-header date-header envelope sealed-payload sync-data change-entry sync-page export-container admin-batch channel-message discovery-document clone-ticket clone-claim config-file site-heartbeat)
+[ ${#targets[@]} -gt 0 ] || targets=(signature-header date-header envelope sealed-payload sync-data change-entry sync-page export-container admin-batch channel-message discovery-document clone-ticket clone-claim config-file site-heartbeat json-text)
 for t in "${targets[@]}"; do
   mkdir -p "$out/corpus/$t"
   cp Tests/Fixtures/fuzz/"$t"/* "$out/corpus/$t/" 2>/dev/null || true

@@ -23,6 +23,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case cloneClaim = "clone-claim"
     case configFile = "config-file"
     case siteHeartbeat = "site-heartbeat"
+    case jsonText = "json-text"
 
     /// A fixed site key for the targets that open sealed payloads, so a corpus that holds a
     /// payload sealed to it reaches the decrypted content.
@@ -142,6 +143,13 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             if let answer = try? WireJSON.decode(SiteHeartbeatAnswer.self, from: data, what: "answer", maxDepth: Self.limits.maxJSONDepth) {
                 _ = answer.channels.count
             }
+        case .jsonText:
+            // The strict scan may only ever answer "valid" for text JSONSerialization accepts.
+            if StrictJSONSyntax.isCertainlyValid(text) {
+                precondition((try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])) != nil,
+                             "the strict JSON scan accepted text JSONSerialization refuses")
+            }
+            _ = try? JSONText.validate(text, what: "body", maxDepth: Self.limits.maxJSONDepth)
         case .discoveryDocument:
             guard let document = try? WireJSON.decode(DiscoveryDocument.self, from: data, what: "discovery", maxDepth: Self.limits.maxJSONDepth),
                   let verified = try? document.verified() else { return }

@@ -123,7 +123,8 @@ public struct ChangeEntry: Sendable, Equatable, Hashable, Codable {
     /// `seq` and `hlc` as u64 big-endian, in the order domain, origin, seq, hlc, entity, key, op, body.
     public static func idInput(origin: OriginID, seq: UInt64, hlc: HybridTimestamp, entity: String,
                                key: String, op: ChangeOp, body: String) -> [UInt8] {
-        var out = BinaryWriter()
+        var out = BinaryWriter(capacity: 6 * 4 + 2 * 8 + idDomain.utf8.count + origin.text.utf8.count + entity.utf8.count
+                                   + key.utf8.count + op.rawValue.utf8.count + body.utf8.count)
         out.text(idDomain)
         out.text(origin.text)
         out.u64(seq)
@@ -232,6 +233,9 @@ public struct BinaryWriter: Sendable {
 
     public init() {}
 
+    /// A writer with room for `capacity` bytes, so writing them allocates once.
+    public init(capacity: Int) { bytes.reserveCapacity(capacity) }
+
     public mutating func u64(_ v: UInt64) {
         for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt64(shift))) }
     }
@@ -242,7 +246,11 @@ public struct BinaryWriter: Sendable {
 
     public mutating func byte(_ b: UInt8) { bytes.append(b) }
 
-    public mutating func text(_ s: String) { data(Array(s.utf8)) }
+    /// Like `data`, straight from the string's UTF-8 (no copy in between).
+    public mutating func text(_ s: String) {
+        u32(UInt32(clamping: s.utf8.count))
+        bytes.append(contentsOf: s.utf8)
+    }
 
     /// A u32 big-endian length, then the bytes. Every input here is bounded far below 4 GiB.
     public mutating func data(_ d: [UInt8]) {

@@ -5,6 +5,9 @@ import Foundation
 public enum JSONText {
     public static func validate(_ text: String, what: String, maxDepth: Int) throws {
         try checkDepth(text, what: what, maxDepth: maxDepth)
+        // Most documents are plain JSON that the strict scan proves valid without building
+        // Foundation objects; for the rest JSONSerialization decides, as before.
+        if StrictJSONSyntax.isCertainlyValid(text) { return }
         do {
             _ = try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
         } catch {

@@ -368,6 +368,22 @@ enum Schema {
                 CREATE UNIQUE INDEX entry_document_by_id ON entry (channel, id) WHERE entity IN ('key', 'location');
                 """)
         }
+        migrator.registerMigration("v20-outbox-without-rowid") { db in
+            // The outbox keyed by its primary key alone: as a rowid table every queued row and
+            // every acknowledged one also went through a second b-tree (the key's index).
+            // Deleting a packet's 500 rows was a sixth of the sending site's CPU in a catch-up.
+            try db.execute(sql: """
+                CREATE TABLE outbox_new (
+                    channel INTEGER NOT NULL REFERENCES channel(id) ON DELETE CASCADE,
+                    site_id TEXT NOT NULL,
+                    position INTEGER NOT NULL REFERENCES entry(position) ON DELETE CASCADE,
+                    PRIMARY KEY (channel, site_id, position)
+                ) WITHOUT ROWID;
+                INSERT INTO outbox_new (channel, site_id, position) SELECT channel, site_id, position FROM outbox;
+                DROP TABLE outbox;
+                ALTER TABLE outbox_new RENAME TO outbox;
+                """)
+        }
         return migrator
     }
 }

@@ -80,6 +80,14 @@ import Testing
         #expect(byID.first?.1 == true, "\(indexes)")
     }
 
+    @Test func theOutboxIsKeyedByItsPrimaryKeyAlone() throws {
+        let (dir, _) = try directoryBeforeV19(); defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try Store.open(directory: dir, create: true, random: SystemRandom())
+        let withoutRowID = try store.read { try Int.fetchOne($0.db, sql: "SELECT wr FROM pragma_table_list WHERE name = 'outbox'") }
+        #expect(withoutRowID == 1)
+        #expect(try store.read { try Int.fetchOne($0.db, sql: "SELECT COUNT(*) FROM outbox") } == 2)
+    }
+
     @Test func anEntryIdCannotRepeatInAChannel() throws {
         let (dir, entries) = try directoryBeforeV19(); defer { try? FileManager.default.removeItem(atPath: dir) }
         let store = try Store.open(directory: dir, create: true, random: SystemRandom())
