@@ -97,14 +97,7 @@ import Testing
 
 /// The lookups that replaced the id index each take an index, never a scan of the log.
 @Suite struct EntryLookupPlanTests {
-    func plan(_ sql: String) throws -> String {
-        let dir = NSTemporaryDirectory() + "nomadsync-plan-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let store = try Store.open(directory: dir, create: true, random: SystemRandom())
-        return try store.read { tx in
-            try Row.fetchAll(tx.db, sql: "EXPLAIN QUERY PLAN " + sql).map { $0["detail"] as String }.joined(separator: "; ")
-        }
-    }
+    func plan(_ sql: String) throws -> String { try queryPlan(sql) }
 
     @Test func aStateRowsKeyOrLocationEntryIsFoundThroughThePartialIndex() throws {
         let plan = try plan("SELECT * FROM entry WHERE channel = 1 AND id = 'x' AND entity IN ('key', 'location')")

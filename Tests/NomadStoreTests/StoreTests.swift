@@ -39,17 +39,20 @@ import GRDB
     }
 }
 
+/// The plan SQLite chooses for `sql` on a new store's schema, its steps joined by "; ".
+func queryPlan(_ sql: String) throws -> String {
+    let dir = NSTemporaryDirectory() + "nomadsync-plan-\(UUID().uuidString)"
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let store = try Store.open(directory: dir, create: true, random: SystemRandom())
+    return try store.read { tx in
+        try Row.fetchAll(tx.db, sql: "EXPLAIN QUERY PLAN " + sql).map { $0["detail"] as String }.joined(separator: "; ")
+    }
+}
+
 /// Paging through one channel's log must walk an index in order, not sort the channel's whole
 /// log for every page (quadratic in the length of the log).
 @Suite struct LogPagingPlanTests {
-    func plan(_ sql: String) throws -> String {
-        let dir = NSTemporaryDirectory() + "nomadsync-plan-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let store = try Store.open(directory: dir, create: true, random: SystemRandom())
-        return try store.read { tx in
-            try Row.fetchAll(tx.db, sql: "EXPLAIN QUERY PLAN " + sql).map { $0["detail"] as String }.joined(separator: "; ")
-        }
-    }
+    func plan(_ sql: String) throws -> String { try queryPlan(sql) }
 
     @Test(arguments: [
         "SELECT position, body FROM entry WHERE channel = 1 AND position > 5 ORDER BY position LIMIT 1000",
