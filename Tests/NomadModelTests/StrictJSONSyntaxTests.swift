@@ -40,7 +40,7 @@ import Testing
 
     /// Random mutations of valid documents: whenever the scan says valid, Foundation agrees.
     @Test func neverValidWhereFoundationRefuses() {
-        var random = SeededRandom(seed: 7)
+        let random = SeededRandom(seed: 7)
         let seeds = [#"{"a":[1,-2.5,"x\n\u00e9",true,null],"b":{"c":"d"}}"#, #"["\\",0.5,{"":[]}]"#]
         let alphabet = Array(#"{}[]":,.-+0123456789eEtrufalsn\ /bu"#.utf8) + [0x01, 0x7F, 0xC3, 0xA9]
         var proved = 0
