@@ -32,11 +32,13 @@ let package = Package(
             providers: [.apt(["libsodium-dev"])]
         ),
         .target(name: "NomadCrypto", dependencies: ["CSodium"]),
+        // sync_file_range, which Swift's Glibc module does not export (WALCheckpointer's write-back).
+        .target(name: "CWriteback"),
         .target(name: "NomadModel", dependencies: ["NomadCrypto"]),
         .target(
             name: "NomadStore",
             dependencies: [
-                "NomadModel", "NomadCrypto", .product(name: "GRDB", package: "GRDB.swift"),
+                "NomadModel", "NomadCrypto", "CWriteback", .product(name: "GRDB", package: "GRDB.swift"),
                 // SQLite's C API, for the WAL hook (WALCheckpointer).
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
@@ -94,7 +96,7 @@ let package = Package(
         ),
         .testTarget(name: "NomadCryptoTests", dependencies: ["NomadCrypto"]),
         .testTarget(name: "NomadModelTests", dependencies: ["NomadModel", "NomadCrypto"]),
-        .testTarget(name: "NomadStoreTests", dependencies: ["NomadStore", "NomadModel", "NomadCrypto", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "NomadStoreTests", dependencies: ["NomadStore", "NomadModel", "NomadCrypto", "CWriteback", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "NomadEngineTests", dependencies: ["NomadEngine", "NomadStore", "NomadModel", "NomadCrypto"]),
         .testTarget(name: "NomadTransportTests", dependencies: ["NomadTransport", "NomadModel", "NomadCrypto"]),
         .testTarget(
