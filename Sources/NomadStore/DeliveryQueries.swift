@@ -62,13 +62,33 @@ extension StoreTransaction {
             """), [channel, siteID.text, after, limit]) { QueuedEntry(position: try $0.decode(Int64.self, atIndex: 0), entry: try entry(from: $0, at: 1)) }
     }
 
-    /// Removes acknowledged entries from the outbox. One cached statement whatever the count
-    /// (the positions go in as a JSON array), so acknowledging a packet compiles no SQL.
+    /// Removes acknowledged entries from the outbox: one range delete per run of consecutive
+    /// positions (a packet's entries are mostly one run), through one cached statement. The
+    /// positions went in as a JSON array before, which built a temporary b-tree for every
+    /// acknowledgement (5% of the sending site's CPU while it propagated single changes).
     public func dequeue(channel: Int64, for siteID: SiteID, positions: [Int64]) throws {
-        guard !positions.isEmpty else { return }
-        let list = "[" + positions.map(String.init).joined(separator: ",") + "]"
-        try db.cachedStatement(sql: "DELETE FROM outbox WHERE channel = ? AND site_id = ? AND position IN (SELECT value FROM json_each(?))")
-            .execute(arguments: [channel, siteID.text, list])
+        let statement = try db.cachedStatement(sql: "DELETE FROM outbox WHERE channel = ? AND site_id = ? AND position BETWEEN ? AND ?")
+        for run in Self.runs(of: positions) {
+            try statement.execute(arguments: [channel, siteID.text, run.lowerBound, run.upperBound])
+        }
+    }
+
+    /// `positions` as runs of consecutive values, in ascending order; repeats count once.
+    /// `[7, 2, 3, 1, 3]` → `[1...3, 7...7]`.
+    static func runs(of positions: [Int64]) -> [ClosedRange<Int64>] {
+        var runs: [ClosedRange<Int64>] = []
+        for position in positions.sorted() {
+            if let last = runs.last {
+                if position <= last.upperBound { continue }
+                let (next, overflow) = last.upperBound.addingReportingOverflow(1)
+                if !overflow && position == next {
+                    runs[runs.count - 1] = last.lowerBound...position
+                    continue
+                }
+            }
+            runs.append(position...position)
+        }
+        return runs
     }
 
     /// Forgets everything queued for `siteID` (its location retired).
