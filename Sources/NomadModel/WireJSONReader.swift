@@ -59,36 +59,44 @@ struct WireJSONReader {
             guard byte >= 0x20 else { return nil }
             index += 1
         }
-        var unescaped = Array(bytes[start..<index])
+        // With escapes (an entry's body is JSON inside JSON: every quote of it is escaped), the
+        // runs between them are copied whole rather than byte by byte.
+        var unescaped: [UInt8] = []
+        unescaped.reserveCapacity(2 * (index - start) + 32)
+        var run = start
         while index < bytes.count {
             let byte = bytes[index]
-            index += 1
-            switch byte {
-            case UInt8(ascii: "\""):
-                return String(validating: unescaped, as: UTF8.self)
-            case UInt8(ascii: "\\"):
-                guard index < bytes.count else { return nil }
-                let escape = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                unescaped.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<index]))
                 index += 1
-                switch escape {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"): unescaped.append(escape)
-                case UInt8(ascii: "b"): unescaped.append(0x08)
-                case UInt8(ascii: "f"): unescaped.append(0x0C)
-                case UInt8(ascii: "n"): unescaped.append(0x0A)
-                case UInt8(ascii: "r"): unescaped.append(0x0D)
-                case UInt8(ascii: "t"): unescaped.append(0x09)
-                case UInt8(ascii: "u"):
-                    guard bytes.count - index >= 4, bytes[index] == UInt8(ascii: "0"), bytes[index + 1] == UInt8(ascii: "0"),
-                          let high = Self.hexValue(bytes[index + 2]), high <= 1, let low = Self.hexValue(bytes[index + 3]) else { return nil }
-                    unescaped.append(high << 4 | low)
-                    index += 4
-                default:
-                    return nil
-                }
-            default:
-                guard byte >= 0x20 else { return nil }
-                unescaped.append(byte)
+                return String(validating: unescaped, as: UTF8.self)
             }
+            if byte != UInt8(ascii: "\\") {
+                guard byte >= 0x20 else { return nil }
+                index += 1
+                continue
+            }
+            unescaped.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<index]))
+            index += 1
+            guard index < bytes.count else { return nil }
+            let escape = bytes[index]
+            index += 1
+            switch escape {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): unescaped.append(escape)
+            case UInt8(ascii: "b"): unescaped.append(0x08)
+            case UInt8(ascii: "f"): unescaped.append(0x0C)
+            case UInt8(ascii: "n"): unescaped.append(0x0A)
+            case UInt8(ascii: "r"): unescaped.append(0x0D)
+            case UInt8(ascii: "t"): unescaped.append(0x09)
+            case UInt8(ascii: "u"):
+                guard bytes.count - index >= 4, bytes[index] == UInt8(ascii: "0"), bytes[index + 1] == UInt8(ascii: "0"),
+                      let high = Self.hexValue(bytes[index + 2]), high <= 1, let low = Self.hexValue(bytes[index + 3]) else { return nil }
+                unescaped.append(high << 4 | low)
+                index += 4
+            default:
+                return nil
+            }
+            run = index
         }
         return nil
     }
