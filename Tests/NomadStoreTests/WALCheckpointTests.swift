@@ -49,9 +49,10 @@ import GRDB
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let store = try writeTenThousandPages(in: dir)
         let writebacks = store.checkpointer?.writebacks.load(ordering: .relaxed) ?? 0
-        // 10,000 pages / 256 is 39, plus one each time the log started over; a write-back
-        // asked for while the previous one has not started yet is not queued twice.
-        #expect((10...50).contains(writebacks), "\(writebacks) write-backs for about 10,000 pages")
+        // 10,000 pages / 256 is 39, plus one each time the log started over. A write-back asked
+        // for while the previous one has not started yet is not queued twice, so a busy machine
+        // sees fewer; never one per commit (3,000).
+        #expect((2...50).contains(writebacks), "\(writebacks) write-backs for about 10,000 pages")
     }
 
     /// The shim starts the write-back of a real file and reports a bad descriptor as an error.
