@@ -58,6 +58,13 @@ extension StoreTransaction {
         return try Int64.fetchOne(try db.cachedStatement(sql: "SELECT COALESCE(MAX(position), 0) FROM entry")) ?? 0
     }
 
+    /// Whether the channel's log holds an entry of `entity` past `position`: a range scan of
+    /// the newer entries only (`entry_by_channel_position`).
+    public func hasEntry(channel: Int64, entity: String, afterPosition position: Int64) throws -> Bool {
+        try Bool.fetchOne(try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM entry WHERE channel = ? AND position > ? AND entity = ?)"),
+                          arguments: [channel, position, entity]) ?? false
+    }
+
     /// Where an entry a batch made sits in the log (an id fixes both; the log has no index on ids).
     struct Place: Codable { var origin: String; var seq: Int64 }
 

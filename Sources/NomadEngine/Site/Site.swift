@@ -28,6 +28,8 @@ public struct Site: Sendable {
     /// Channel signing keys once opened (each opening is a sealed seed and a key derivation;
     /// the delivery worker signs every request with one).
     let channelKeyCache = ChannelKeyCache()
+    /// Where the last look for missing blobs found none, per channel (`missingBlobs`).
+    let blobScans = BlobScans()
 
     package init(store: Store, clock: any WallClock, random: any RandomSource, limits: WireLimits = .standard) {
         self.store = store
@@ -121,6 +123,37 @@ final class ChannelKeyCache: @unchecked Sendable {
             byChannel[channel] = (sealedSeed, opened)
         }
         return opened
+    }
+}
+
+/// Per channel row, the log position up to which the last look for missing blobs found none,
+/// and when it looked. Bounded like `ChannelKeyCache`; a channel dropped from it is looked at
+/// again in full.
+final class BlobScans: @unchecked Sendable {
+    let capacity = 65_536
+    private let lock = NSLock()
+    private var byChannel: [Int64: (head: Int64, at: UInt64)] = [:]
+
+    /// The position the last look covered, if it found nothing missing and is younger than `within`.
+    func nothingMissing(channel: Int64, asOf now: UInt64, within: UInt64) -> Int64? {
+        lock.withLock {
+            guard let last = byChannel[channel], now >= last.at, now - last.at < within else { return nil }
+            return last.head
+        }
+    }
+
+    /// A full look up to `head`: remembered if it found nothing missing, forgotten otherwise.
+    func looked(channel: Int64, upTo head: Int64, at now: UInt64, nothingMissing: Bool) {
+        lock.withLock {
+            guard nothingMissing else { byChannel[channel] = nil; return }
+            if byChannel.count >= capacity { byChannel.removeAll(keepingCapacity: true) }
+            byChannel[channel] = (head, now)
+        }
+    }
+
+    /// Entries up to `head` came, none of them a `file` entry: the last look still stands.
+    func advance(channel: Int64, to head: Int64) {
+        lock.withLock { byChannel[channel]?.head = head }
     }
 }
 
