@@ -17,6 +17,8 @@ struct FederationRoutes: Sendable {
     var registry: CodecRegistry = .standard
     /// Fetches a connection's discovery document when it sends a `refresh`.
     var discoveryClient: DiscoveryClient?
+    /// Orders the sync packets of one channel and site that are here at the same time.
+    var arrivals = SyncArrivals()
 
     func register(on router: some RouterMethods<NodeContext>) {
         for path in ["/zot", "/nomad"] {
@@ -49,11 +51,29 @@ struct FederationRoutes: Sendable {
         case .ignored(let encoding, let type): return try ignored(body, encoding: encoding, type: type)
         case .envelope(let decoded): envelope = decoded
         }
+        guard envelope.type == .sync else {
+            return try await receiveMessage(envelope, signature: try check.signature(request, body: body), request: request, body: body)
+        }
+        let ticket = await arrivals.arrive(channel: envelope.sender.text, site: envelope.siteID.text)
+        do {
+            let response = try await receiveSync(envelope, ticket: ticket, request: request, body: body)
+            await arrivals.leave(ticket)
+            return response
+        } catch {
+            await arrivals.leave(ticket)
+            throw error
+        }
+    }
+
+    /// A sync packet: open, verify, then (in the order of its entries among the packets of its
+    /// channel and site that are here too) accept.
+    func receiveSync(_ envelope: Envelope, ticket: UInt64, request: Request, body: [UInt8]) async throws -> Response {
         let signature = try check.signature(request, body: body)
-        guard envelope.type == .sync else { return try await receiveMessage(envelope, signature: signature, request: request, body: body) }
         let opened = try site.openSync(envelope)
         try check.verify(signature, request: request, location: opened.sender, channelKey: opened.signingKey,
                          required: HTTPSignature.postHeaders)
+        await arrivals.opened(ticket, entries: opened.data.entries)
+        await arrivals.turn(ticket)
         let accepted = try site.acceptSync(opened, token: InboundCheck.header(request, "x-zot-token") ?? "",
                                            tokenWindow: check.configuration.tokenWindowMilliseconds)
         return try applied(accepted, opened: opened, body: body)
