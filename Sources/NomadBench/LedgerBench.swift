@@ -111,11 +111,13 @@ struct LedgerBench {
     /// The reference must have done the same work: the same log, state and outbox rows.
     func checkSameRows(engine: String, raw: String, channel: Int64) throws {
         let a = try RawSQLite(path: engine), b = try RawSQLite(path: raw)
-        for table in ["entry", "state", "outbox"] {
+        for table in ["entry", "state", "outbox_run"] {
             let sql = "SELECT count(*) FROM \(table) WHERE channel = \(channel)"
             let (ours, reference) = (try a.int64(sql), try b.int64(sql))
             guard ours == reference else { throw BenchError("the raw reference left \(reference) \(table) rows, nomadsync \(ours)") }
         }
+        let queued = "SELECT COALESCE(SUM(last - first + 1), 0) FROM outbox_run WHERE channel = \(channel)"
+        guard try a.int64(queued) == b.int64(queued) else { throw BenchError("the raw reference queued other entries than nomadsync") }
         let winners = "SELECT group_concat(entry_id, ',') FROM (SELECT entry_id FROM state WHERE channel = \(channel) ORDER BY entity, key)"
         guard try a.text(winners) == b.text(winners) else { throw BenchError("the raw reference's state rows differ from nomadsync's") }
     }
@@ -134,11 +136,39 @@ struct LedgerBench {
                 vector[e.origin.text] = max(vector[e.origin.text] ?? 0, seq)
                 try raw.run(LedgerSQL.selectState, [channel, e.entity, e.key])
                 try raw.run(LedgerSQL.putState, [channel, e.entity, e.key, e.id, e.origin.text, hlc, e.op.rawValue, e.body])
-                for peer in peers { try raw.run(LedgerSQL.enqueue, [peer, channel, e.origin.text, seq]) }
             }
+            if !peers.isEmpty { try rawEnqueue(entries[start..<min(start + batch, entries.count)], raw: raw, channel: channel, peers: peers) }
             for (origin, seq) in vector.sorted(by: { $0.key < $1.key }) { try raw.run(LedgerSQL.setVector, [channel, origin, seq]) }
             try raw.run(LedgerSQL.setDigest, [digest, channel])
             try raw.execute("COMMIT")
+        }
+    }
+}
+
+extension LedgerBench {
+    /// What the store does to queue a local append for other locations: the batch's positions in
+    /// one range read, then per location the run before them and the runs after them read, and
+    /// the one before extended (or one added). Runs after an append at the end cannot exist.
+    func rawEnqueue(_ batch: ArraySlice<ChangeEntry>, raw: RawSQLite, channel: Int64, peers: [String]) throws {
+        guard let first = batch.first, let last = batch.last, batch.allSatisfy({ $0.origin == first.origin }),
+              last.seq >= first.seq, last.seq - first.seq + 1 == UInt64(batch.count) else {
+            throw BenchError("the raw reference queues a batch of consecutive seqs of one origin")
+        }
+        let positions = try raw.int64Rows(LedgerSQL.entryPositions, [channel, first.origin.text, Int64(clamping: first.seq),
+                                                                     Int64(clamping: last.seq)]).map { $0[0] }
+        guard let low = positions.first, let high = positions.last, high - low + 1 == Int64(positions.count) else {
+            throw BenchError("the raw reference's appended entries are not at consecutive positions")
+        }
+        for peer in peers {
+            let before = try raw.int64Rows(LedgerSQL.outboxRunBefore, [channel, peer, low]).first
+            guard try raw.int64Rows(LedgerSQL.outboxRunsStartingIn, [channel, peer, low, high.addingReportingOverflow(1).overflow ? high : high + 1]).isEmpty else {
+                throw BenchError("the raw reference found queued runs after the appended entries")
+            }
+            if let before, before[1] >= low.subtractingReportingOverflow(1).partialValue {
+                try raw.run(LedgerSQL.extendOutboxRun, [max(before[1], high), channel, peer, before[0]])
+            } else {
+                try raw.run(LedgerSQL.insertOutboxRun, [channel, peer, low, high])
+            }
         }
     }
 }

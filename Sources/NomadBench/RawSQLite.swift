@@ -35,6 +35,21 @@ final class RawSQLite {
     /// Returns how many rows it produced.
     @discardableResult
     func run(_ sql: String, _ values: [Any?]) throws -> Int {
+        try run(sql, values) { _ in }
+    }
+
+    /// The integer columns of each row the statement produces.
+    func int64Rows(_ sql: String, _ values: [Any?]) throws -> [[Int64]] {
+        var rows: [[Int64]] = []
+        try run(sql, values) { statement in
+            rows.append((0..<sqlite3_column_count(statement)).map { sqlite3_column_int64(statement, $0) })
+        }
+        return rows
+    }
+
+    /// `run`, handing each row to `row` while the statement stands on it.
+    @discardableResult
+    func run(_ sql: String, _ values: [Any?], row: (OpaquePointer) -> Void) throws -> Int {
         let statement = try prepared(sql)
         defer { sqlite3_reset(statement); sqlite3_clear_bindings(statement) }
         for (index, value) in values.enumerated() {
@@ -52,7 +67,7 @@ final class RawSQLite {
         var rows = 0
         while true {
             switch sqlite3_step(statement) {
-            case SQLITE_ROW: rows += 1
+            case SQLITE_ROW: rows += 1; row(statement)
             case SQLITE_DONE: return rows
             default: throw failure(sql)
             }

@@ -384,6 +384,26 @@ enum Schema {
                 ALTER TABLE outbox_new RENAME TO outbox;
                 """)
         }
+        migrator.registerMigration("v21-outbox-runs") { db in
+            // The outbox as runs of consecutive log positions per channel and location (see
+            // OutboxRuns.swift): each island of consecutive queued positions becomes one run.
+            try db.execute(sql: """
+                CREATE TABLE outbox_run (
+                    channel INTEGER NOT NULL REFERENCES channel(id) ON DELETE CASCADE,
+                    site_id TEXT NOT NULL,
+                    first INTEGER NOT NULL,
+                    last INTEGER NOT NULL CHECK (last >= first),
+                    PRIMARY KEY (channel, site_id, first)
+                ) WITHOUT ROWID;
+                INSERT INTO outbox_run (channel, site_id, first, last)
+                    SELECT channel, site_id, MIN(position), MAX(position) FROM (
+                        SELECT channel, site_id, position,
+                               position - ROW_NUMBER() OVER (PARTITION BY channel, site_id ORDER BY position) AS island
+                        FROM outbox)
+                    GROUP BY channel, site_id, island;
+                DROP TABLE outbox;
+                """)
+        }
         return migrator
     }
 }

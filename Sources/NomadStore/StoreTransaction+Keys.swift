@@ -74,7 +74,7 @@ extension StoreTransaction {
     }
 
     public func wipeChannel(_ channel: Int64) throws {
-        for table in ["outbox", "pending", "state", "vector", "peer", "writer", "voided", "former_key", "message_outbox", "inbound_message", "entry"] {
+        for table in ["outbox_run", "pending", "state", "vector", "peer", "writer", "voided", "former_key", "message_outbox", "inbound_message", "entry"] {
             try db.execute(sql: "DELETE FROM \(table) WHERE channel = ?", arguments: [channel])
         }
         try db.execute(sql: "UPDATE channel SET seed_sealed = X'', digest = zeroblob(32), diverged = NULL WHERE id = ?", arguments: [channel])

@@ -388,10 +388,13 @@ extension StoreTransaction {
         try db.cachedStatement(sql: "DELETE FROM pending WHERE channel = ? AND id = ?").execute(arguments: [channel, entryID])
     }
 
-    /// Removes `origin`'s applied entries after `seq` from the log (their outbox rows go with
-    /// them) and returns them in seq order. The caller repairs state, vector and digest.
+    /// Removes `origin`'s applied entries after `seq` from the log (and from the outbox) and
+    /// returns them in seq order. The caller repairs state, vector and digest.
     public func removeEntries(channel: Int64, origin: OriginID, after seq: UInt64) throws -> [ChangeEntry] {
         let removed = try entries(channel: channel, origin: origin, after: seq)
+        try unqueue(channel: channel, positions: try Int64.fetchAll(
+            try db.cachedStatement(sql: "SELECT position FROM entry WHERE channel = ? AND origin = ? AND seq > ?"),
+            arguments: [channel, origin.text, Self.sqlSeq(seq)]))
         try db.cachedStatement(sql: "DELETE FROM entry WHERE channel = ? AND origin = ? AND seq > ?").execute(
                        arguments: [channel, origin.text, Self.sqlSeq(seq)])
         return removed

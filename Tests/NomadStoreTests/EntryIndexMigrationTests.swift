@@ -80,12 +80,14 @@ import Testing
         #expect(byID.first?.1 == true, "\(indexes)")
     }
 
-    @Test func theOutboxIsKeyedByItsPrimaryKeyAlone() throws {
+    @Test func theQueuedDeliveriesBecomeOneRunPerIslandOfPositions() throws {
         let (dir, _) = try directoryBeforeV19(); defer { try? FileManager.default.removeItem(atPath: dir) }
         let store = try Store.open(directory: dir, create: true, random: SystemRandom())
-        let withoutRowID = try store.read { try Int.fetchOne($0.db, sql: "SELECT wr FROM pragma_table_list WHERE name = 'outbox'") }
+        let withoutRowID = try store.read { try Int.fetchOne($0.db, sql: "SELECT wr FROM pragma_table_list WHERE name = 'outbox_run'") }
         #expect(withoutRowID == 1)
-        #expect(try store.read { try Int.fetchOne($0.db, sql: "SELECT COUNT(*) FROM outbox") } == 2)
+        let runs = try store.read { try Row.fetchAll($0.db, sql: "SELECT first, last FROM outbox_run ORDER BY first") }
+        #expect(runs.map { [$0[0] as Int64, $0[1] as Int64] } == [[3, 3], [5, 5]])
+        #expect(try store.read { try $0.outboxDepths(channel: 1) } == [other: 2])
     }
 
     @Test func anEntryIdCannotRepeatInAChannel() throws {
@@ -105,7 +107,19 @@ import Testing
     }
 
     @Test func anEntryIsFoundAtItsOriginAndSeq() throws {
-        let plan = try plan(LedgerSQL.enqueue.replacingOccurrences(of: "?", with: "'x'"))
+        let plan = try plan(LedgerSQL.entryPosition.replacingOccurrences(of: "?", with: "'x'"))
         #expect(plan.contains("(channel=? AND origin=? AND seq=?)"), "\(plan)")
+    }
+
+    @Test func anAppendsPositionsAreARangeOfTheOriginAndSeqIndex() throws {
+        let plan = try plan(LedgerSQL.entryPositions.replacingOccurrences(of: "?", with: "'x'"))
+        #expect(plan.contains("(channel=? AND origin=? AND seq>? AND seq<?)"), "\(plan)")
+        #expect(!plan.contains("TEMP B-TREE"), "\(plan)")
+    }
+
+    @Test func theRunBeforeAPositionIsOneSeekOfTheOutboxKey() throws {
+        let plan = try plan(LedgerSQL.outboxRunBefore.replacingOccurrences(of: "?", with: "'x'"))
+        #expect(plan.contains("PRIMARY KEY (channel=? AND site_id=? AND first<?)"), "\(plan)")
+        #expect(!plan.contains("TEMP B-TREE"), "\(plan)")
     }
 }

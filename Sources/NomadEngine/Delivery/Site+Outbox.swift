@@ -54,11 +54,30 @@ struct DeliveryInputs: Sendable {
 
 extension Site {
     /// Queues `entries` (already appended) for every other live location of the channel.
+    /// Their log positions are read once (a range per run of consecutive seqs of an origin), then
+    /// each location's queue takes them as runs.
     func queueForPeers(_ entries: [ChangeEntry], channel: ChannelRecord, siteID: SiteID, in tx: StoreTransaction) throws {
         let peers = try Self.locations(channel: channel, in: tx).filter { !$0.deleted && $0.siteID != siteID }
-        for peer in peers {
-            for entry in entries { try tx.enqueue(channel: channel.rowID, origin: entry.origin, seq: entry.seq, for: peer.siteID) }
+        guard !peers.isEmpty, !entries.isEmpty else { return }
+        var positions: [Int64] = []
+        for (origin, seqs) in Self.seqRuns(of: entries) {
+            positions += try tx.positions(channel: channel.rowID, origin: origin, seqs: seqs)
         }
+        for peer in peers { try tx.enqueue(channel: channel.rowID, positions: positions, for: peer.siteID) }
+    }
+
+    /// The entries' seqs as runs of consecutive seqs per origin, in the entries' order.
+    static func seqRuns(of entries: [ChangeEntry]) -> [(origin: OriginID, seqs: ClosedRange<UInt64>)] {
+        var runs: [(origin: OriginID, seqs: ClosedRange<UInt64>)] = []
+        for entry in entries {
+            if let last = runs.last, last.origin == entry.origin, !last.seqs.upperBound.addingReportingOverflow(1).overflow,
+               entry.seq == last.seqs.upperBound + 1 {
+                runs[runs.count - 1].seqs = last.seqs.lowerBound...entry.seq
+            } else {
+                runs.append((entry.origin, entry.seq...entry.seq))
+            }
+        }
+        return runs
     }
 
     /// What one channel's delivery plan reads (`DeliveryPlanner.plan`), from one snapshot of the
