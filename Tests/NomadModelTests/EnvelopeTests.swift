@@ -36,6 +36,33 @@ import Testing
         #expect(try CodecRegistry.standard.decode(Data(try WireJSON.encode(e).utf8)) == .envelope(e))
     }
 
+    /// The registry reads a whole `nomadsync` envelope in one pass; every body, valid or not,
+    /// gets what reading its header first gives.
+    @Test func theOnePassReadAnswersWhatTheHeaderFirstReadAnswers() throws {
+        let valid = try WireJSON.encode(try envelope())
+        let bodies = [
+            valid,
+            valid.replacingOccurrences(of: "nomadsync/1", with: "nomadsync/9"),
+            try WireJSON.encode(try envelope(encoding: "hz")),
+            valid.replacingOccurrences(of: #""type":"sync""#, with: #""type":"poke""#),
+            valid.replacingOccurrences(of: #""encoding":"nomadsync","#, with: ""),
+            #"{"encrypted":true,"alg":"aes256ctr","key":"k","iv":"i","data":"d"}"#,
+            #"{"type":"sync","encoding":"nomadsync"}"#,
+            String(valid.dropLast()),
+        ]
+        let registry = CodecRegistry.standard
+        for body in bodies {
+            let data = Data(body.utf8)
+            let onePass = Result { try registry.decode(data, limits: .standard) }
+            let byHeader = Result { try registry.decodeByHeader(data, limits: .standard) }
+            switch (onePass, byHeader) {
+            case (.success(let a), .success(let b)): #expect(a == b, "\(body.prefix(80))")
+            case (.failure(let a), .failure(let b)): #expect("\(a)" == "\(b)", "\(body.prefix(80))")
+            default: Issue.record("one pass \(onePass), by header \(byHeader) for \(body.prefix(80))")
+            }
+        }
+    }
+
     @Test func unknownEncodingIsIgnoredNotRefused() throws {
         let body = #"{"type":"sync","encoding":"hz","sender":"x","data":"whatever shape"}"#
         #expect(try CodecRegistry.standard.decode(Data(body.utf8)) == .ignored(encoding: "hz", type: .sync))
