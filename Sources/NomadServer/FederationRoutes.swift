@@ -65,16 +65,17 @@ struct FederationRoutes: Sendable {
         }
     }
 
-    /// A sync packet: open, verify, then (in the order of its entries among the packets of its
-    /// channel and site that are here too) accept.
+    /// A sync packet: open, verify, check its entries, then (in the order of its entries among the
+    /// packets of its channel and site that are here too) accept.
     func receiveSync(_ envelope: Envelope, ticket: UInt64, request: Request, body: [UInt8]) async throws -> Response {
         let signature = try check.signature(request, body: body)
         let opened = try site.openSync(envelope)
         try check.verify(signature, request: request, location: opened.sender, channelKey: opened.signingKey,
                          required: HTTPSignature.postHeaders)
         await arrivals.opened(ticket, entries: opened.data.entries)
+        let checked = try site.checkSync(opened)  // beside the writer, before this packet's turn
         await arrivals.turn(ticket)
-        let accepted = try site.acceptSync(opened, token: InboundCheck.header(request, "x-zot-token") ?? "",
+        let accepted = try site.acceptSync(checked, token: InboundCheck.header(request, "x-zot-token") ?? "",
                                            tokenWindow: check.configuration.tokenWindowMilliseconds)
         return try applied(accepted, opened: opened, body: body)
     }

@@ -43,6 +43,25 @@ import Testing
         _ = try b.site.acceptSync(try b.site.openSync(good), token: "tok")
     }
 
+    @Test func anEntryWhoseIdIsNotItsContentIsRefusedWhenCheckedBeforeItsTurn() throws {
+        let (a, b) = try Self.pair(); defer { a.remove(); b.remove() }
+        let good = try a.put("alice", "k", #"{"v":1}"#)
+        let forged = ChangeEntry(id: good.id, origin: good.origin, seq: good.seq, hlc: good.hlc, entity: good.entity, key: good.key,
+                                 op: good.op, body: #"{"v":2}"#)
+        let channel = try a.site.channel(nickname: "alice")
+        let data = SyncData(channel: channel.portableID, from: try a.site.identity().siteID, entries: [forged],
+                            vector: VersionVector([channel.writer: good.seq]), digest: String(repeating: "1", count: 64))
+        let opened = try b.site.openSync(try Self.envelope(data, from: a, to: b))
+        let digest = try b.digest("alice")
+        #expect(throws: EngineError.self) { try b.site.checkSync(opened) }
+        #expect(try b.digest("alice") == digest)
+        // The same packet with the true entry, checked first and accepted later, applies.
+        var honest = data
+        honest.entries = [good]
+        let checked = try b.site.checkSync(try b.site.openSync(try Self.envelope(honest, from: a, to: b)))
+        #expect(try b.site.acceptSync(checked, token: "t-honest").report.applied == 1)
+    }
+
     @Test func aTokenSeenBeforeIsARefusalThatRecordsNothing() throws {
         let (a, b) = try Self.pair(); defer { a.remove(); b.remove() }
         _ = try a.put("alice", "k", "{}")

@@ -13,6 +13,14 @@ public struct OpenedSync: Sendable {
     public var signingKey: [UInt8]
 }
 
+/// A sync packet opened, its signature verified by the caller, and its entries checked (fields
+/// and content ids, `ReplayEngine.check`): ready for `acceptSync`. Checking is the costly part
+/// that needs no transaction, so a server checks one packet while the writer replays another.
+public struct CheckedSync: Sendable {
+    public var opened: OpenedSync
+    var entries: CheckedEntries
+}
+
 /// What accepting a sync packet did.
 public struct AcceptedSync: Sendable {
     public var report: ReplayReport
@@ -106,8 +114,19 @@ extension Site {
     /// digest). A refusal at any step records nothing, not even the token. When the report shows
     /// other clones hold more of this site's own writer, the site takes a new writer at once.
     public func acceptSync(_ opened: OpenedSync, token: String, tokenWindow: UInt64 = 30 * 60 * 1000) throws -> AcceptedSync {
-        // The entries are checked before the transaction: the writer replays other packets meanwhile.
-        let checked = try ReplayEngine(limits: limits).check(opened.data.entries)
+        try acceptSync(try checkSync(opened), token: token, tokenWindow: tokenWindow)
+    }
+
+    /// Checks an opened packet's entries (fields and content ids) without a transaction.
+    /// Throws what `acceptSync` would throw for the first entry that fails.
+    public func checkSync(_ opened: OpenedSync) throws -> CheckedSync {
+        CheckedSync(opened: opened, entries: try ReplayEngine(limits: limits).check(opened.data.entries))
+    }
+
+    /// `acceptSync` for a packet whose entries were checked before (`checkSync`), typically
+    /// while the writer replayed another packet.
+    public func acceptSync(_ checkedSync: CheckedSync, token: String, tokenWindow: UInt64 = 30 * 60 * 1000) throws -> AcceptedSync {
+        let (opened, checked) = (checkedSync.opened, checkedSync.entries)
         let now = clock.nowMilliseconds()
         return try store.write { tx in
             guard try tx.recordToken(token, now: now, windowStart: now > tokenWindow ? now - tokenWindow : 0) else {
