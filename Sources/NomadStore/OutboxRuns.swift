@@ -196,6 +196,16 @@ extension StoreTransaction {
     /// `run` kept).
     func removeRun(_ run: OutboxRun, channel: Int64, siteID: String) throws {
         let after = run.last.addingReportingOverflow(1).overflow ? nil : run.last + 1
+        // The usual acknowledgements in one statement each: a whole run (a single change sent
+        // at once), or the start of one (a packet of a longer queue).
+        try db.cachedStatement(sql: "DELETE FROM outbox_run WHERE channel = ? AND site_id = ? AND first = ? AND last = ?")
+            .execute(arguments: [channel, siteID, run.first, run.last])
+        if db.changesCount == 1 { return }
+        if let after {
+            try db.cachedStatement(sql: "UPDATE outbox_run SET first = ? WHERE channel = ? AND site_id = ? AND first = ? AND last >= ?")
+                .execute(arguments: [after, channel, siteID, run.first, after])
+            if db.changesCount == 1 { return }
+        }
         if let before = try runBefore(run.first, channel: channel, siteID: siteID), before.last >= run.first {
             // `before.first < run.first`, so `run.first - 1` neither overflows nor ends before it.
             try setRunLast(run.first - 1, first: before.first, channel: channel, siteID: siteID)

@@ -61,6 +61,12 @@ extension StoreTransaction {
             .execute(arguments: [portableID.text, Data(publicKey), Data(seedSealed), channel])
     }
 
+    /// Whether the channel was purged and still holds its data (its sealed seed).
+    public func isPurgedAndNotWiped(channel: Int64) throws -> Bool {
+        try Bool.fetchOne(try db.cachedStatement(sql: "SELECT purged_at IS NOT NULL AND length(seed_sealed) > 0 FROM channel WHERE id = ?"),
+                          arguments: [channel]) ?? false
+    }
+
     /// Marks the channel purged (deleted everywhere) at `time` (Unix ms).
     public func markPurged(channel: Int64, at time: UInt64) throws {
         try db.cachedStatement(sql: "UPDATE channel SET purged_at = ? WHERE id = ? AND purged_at IS NULL")

@@ -73,7 +73,8 @@ extension Site {
     /// The purging site wipes the channel once its outbox is empty (every location acknowledged)
     /// and its `purge` messages to connections are delivered or given up.
     func wipeIfDelivered(_ channel: Int64, in tx: StoreTransaction) throws {
-        guard let record = try tx.channel(rowID: channel), record.purgedAt != nil, !record.isWiped,
+        // On every acknowledgement: one look at two columns before reading the channel.
+        guard try tx.isPurgedAndNotWiped(channel: channel), let record = try tx.channel(rowID: channel), record.purgedAt != nil, !record.isWiped,
               try tx.outboxDepths(channel: channel).values.reduce(0, +) == 0,
               try tx.messageCount(channel: channel) == 0 else { return }
         try tx.wipeChannel(channel)
