@@ -147,8 +147,7 @@ struct LedgerBench {
 
 extension LedgerBench {
     /// What the store does to queue a local append for other locations: the batch's positions in
-    /// one range read, then per location the run before them and the runs after them read, and
-    /// the one before extended (or one added). Runs after an append at the end cannot exist.
+    /// one range read, then per location its last run read and extended (or one added).
     func rawEnqueue(_ batch: ArraySlice<ChangeEntry>, raw: RawSQLite, channel: Int64, peers: [String]) throws {
         guard let first = batch.first, let last = batch.last, batch.allSatisfy({ $0.origin == first.origin }),
               last.seq >= first.seq, last.seq - first.seq + 1 == UInt64(batch.count) else {
@@ -160,12 +159,12 @@ extension LedgerBench {
             throw BenchError("the raw reference's appended entries are not at consecutive positions")
         }
         for peer in peers {
-            let before = try raw.int64Rows(LedgerSQL.outboxRunBefore, [channel, peer, low]).first
-            guard try raw.int64Rows(LedgerSQL.outboxRunsStartingIn, [channel, peer, low, high.addingReportingOverflow(1).overflow ? high : high + 1]).isEmpty else {
+            let lastRun = try raw.int64Rows(LedgerSQL.lastOutboxRun, [channel, peer]).first
+            guard lastRun.map({ $0[0] < low }) ?? true else {
                 throw BenchError("the raw reference found queued runs after the appended entries")
             }
-            if let before, before[1] >= low.subtractingReportingOverflow(1).partialValue {
-                try raw.run(LedgerSQL.extendOutboxRun, [max(before[1], high), channel, peer, before[0]])
+            if let lastRun, lastRun[1] >= low.subtractingReportingOverflow(1).partialValue {
+                try raw.run(LedgerSQL.extendOutboxRun, [max(lastRun[1], high), channel, peer, lastRun[0]])
             } else {
                 try raw.run(LedgerSQL.insertOutboxRun, [channel, peer, low, high])
             }

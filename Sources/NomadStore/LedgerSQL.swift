@@ -20,6 +20,8 @@ public enum LedgerSQL {
     /// Where a local append's entries sit in the log (consecutive seqs of one origin), to queue.
     public static let entryPositions = "SELECT position FROM entry WHERE channel = ? AND origin = ? AND seq BETWEEN ? AND ? ORDER BY seq"
     public static let entryPosition = "SELECT position FROM entry WHERE channel = ? AND origin = ? AND seq = ?"
+    /// The last outbox run of a location: the only one a just-appended entry can extend.
+    public static let lastOutboxRun = "SELECT first, last FROM outbox_run WHERE channel = ? AND site_id = ? ORDER BY first DESC LIMIT 1"
     /// The outbox run a new one may extend: the one with the greatest first position before it.
     public static let outboxRunBefore = """
         SELECT first, last FROM outbox_run WHERE channel = ? AND site_id = ? AND first < ? ORDER BY first DESC LIMIT 1

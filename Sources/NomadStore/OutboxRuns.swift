@@ -171,8 +171,20 @@ extension StoreTransaction {
     }
 
     /// Adds `run`, merged with the runs it overlaps or touches. The usual case, a local append
-    /// after the last queued position, reads one row and updates it.
+    /// after the last queued position, reads one row and updates it (or adds one).
     func addRun(_ run: OutboxRun, channel: Int64, siteID: String) throws {
+        // The usual case, entries just appended: no run starts at or after them, so the last run
+        // is the only one they can touch.
+        let lastRun = try Row.fetchOne(try db.cachedStatement(sql: LedgerSQL.lastOutboxRun), arguments: [channel, siteID])
+            .map { try OutboxRun(row: $0) }
+        guard let lastRun, lastRun.first >= run.first else {
+            if let lastRun, lastRun.last >= run.first.subtractingReportingOverflow(1).partialValue {
+                if run.last > lastRun.last { try setRunLast(run.last, first: lastRun.first, channel: channel, siteID: siteID) }
+            } else {
+                try insertRun(run, channel: channel, siteID: siteID)
+            }
+            return
+        }
         let touching = run.last.addingReportingOverflow(1).overflow ? run.last : run.last + 1
         var merged = run
         var extending: OutboxRun?

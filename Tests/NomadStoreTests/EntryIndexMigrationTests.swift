@@ -117,6 +117,12 @@ import Testing
         #expect(!plan.contains("TEMP B-TREE"), "\(plan)")
     }
 
+    @Test func aLocationsLastRunIsOneSeekOfTheOutboxKey() throws {
+        let plan = try plan(LedgerSQL.lastOutboxRun.replacingOccurrences(of: "?", with: "'x'"))
+        #expect(plan.contains("PRIMARY KEY (channel=? AND site_id=?)"), "\(plan)")
+        #expect(!plan.contains("TEMP B-TREE"), "\(plan)")
+    }
+
     @Test func theRunBeforeAPositionIsOneSeekOfTheOutboxKey() throws {
         let plan = try plan(LedgerSQL.outboxRunBefore.replacingOccurrences(of: "?", with: "'x'"))
         #expect(plan.contains("PRIMARY KEY (channel=? AND site_id=? AND first<?)"), "\(plan)")
