@@ -63,13 +63,25 @@ public struct WireJSONWriter: Sendable {
             bytes.append(UInt8(ascii: "0") + UInt8(value))
             return
         }
-        var digits: [UInt8] = []
+        var count = 0
         var rest = value
-        while rest > 0 {
-            digits.append(UInt8(ascii: "0") + UInt8(rest % 10))
+        while rest > 0 { count += 1; rest /= 10 }
+        let end = bytes.count + count
+        bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: count))
+        rest = value
+        for index in stride(from: end - 1, through: end - count, by: -1) {
+            bytes[index] = UInt8(ascii: "0") + UInt8(rest % 10)
             rest /= 10
         }
-        bytes.append(contentsOf: digits.reversed())
+    }
+
+    /// A hybrid timestamp's wire text, `"` and all: 16 lowercase hex digits (`HybridTimestamp.text`).
+    public mutating func timestamp(_ value: HybridTimestamp) {
+        bytes.append(UInt8(ascii: "\""))
+        for shift in stride(from: 60, through: 0, by: -4) {
+            bytes.append(Self.hexDigits[Int((value.rawValue >> UInt64(shift)) & 0x0F)])
+        }
+        bytes.append(UInt8(ascii: "\""))
     }
 
     static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
@@ -83,7 +95,7 @@ extension ChangeEntry {
         out.raw(#","entity":"#)
         out.string(entity)
         out.raw(#","hlc":"#)
-        out.string(hlc.text)
+        out.timestamp(hlc)
         out.raw(#","id":"#)
         out.string(id)
         out.raw(#","key":"#)

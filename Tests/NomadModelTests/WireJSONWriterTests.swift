@@ -35,6 +35,14 @@ import Testing
         }
     }
 
+    @Test func timestampsAtTheEdgesAreWrittenAsFoundationWritesThem() throws {
+        for raw in [UInt64(0), 1, 0xF, 0x10, 0x0193_a1b2_c3d4_0000, UInt64(Int64.max), UInt64.max] {
+            let entry = ChangeEntry(id: "x", origin: OriginID.generate(using: SeededRandom(seed: 1)), seq: 1,
+                                    hlc: HybridTimestamp(rawValue: raw), entity: "e", key: "k", op: .put, body: "{}")
+            #expect(entry.wireJSON == Array(try WireJSON.encode(entry).utf8), "\(raw)")
+        }
+    }
+
     @Test(arguments: [0, 1, 40])
     func aSyncPacketIsWrittenAsFoundationWritesIt(origins: Int) throws {
         let entries = Self.hostile.enumerated().map { Self.entry($0.offset, text: $0.element) }
