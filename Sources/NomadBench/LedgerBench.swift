@@ -150,12 +150,13 @@ extension LedgerBench {
     /// one range read, then per location its last run read and extended (or one added).
     func rawEnqueue(_ batch: ArraySlice<ChangeEntry>, raw: RawSQLite, channel: Int64, peers: [String]) throws {
         guard let first = batch.first, let last = batch.last, batch.allSatisfy({ $0.origin == first.origin }),
-              last.seq >= first.seq, last.seq - first.seq + 1 == UInt64(batch.count) else {
+              last.seq >= first.seq, last.seq - first.seq == UInt64(batch.count - 1) else {
             throw BenchError("the raw reference queues a batch of consecutive seqs of one origin")
         }
         let positions = try raw.int64Rows(LedgerSQL.entryPositions, [channel, first.origin.text, Int64(clamping: first.seq),
                                                                      Int64(clamping: last.seq)]).map { $0[0] }
-        guard let low = positions.first, let high = positions.last, high - low + 1 == Int64(positions.count) else {
+        guard let low = positions.first, let high = positions.last,
+              high.subtractingReportingOverflow(low) == (Int64(positions.count - 1), false) else {
             throw BenchError("the raw reference's appended entries are not at consecutive positions")
         }
         for peer in peers {

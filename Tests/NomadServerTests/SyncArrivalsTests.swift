@@ -25,6 +25,33 @@ struct SyncArrivalsTests {
         }
     }
 
+    /// Two packets of one channel and site in the server, the later one opened with entries
+    /// 501…1,000 and waiting for its turn (a task that adds "late accepted" when it gets it).
+    struct TwoArrivals {
+        let arrivals = SyncArrivals(longestWait: .seconds(60))
+        let events = Events()
+        var early: UInt64 = 0, late: UInt64 = 0
+        var waiting: Task<Void, Never>?
+
+        static func lateWaiting() async -> TwoArrivals {
+            var two = TwoArrivals()
+            two.early = await two.arrivals.arrive(channel: "c", site: "s")
+            two.late = await two.arrivals.arrive(channel: "c", site: "s")
+            await two.arrivals.opened(two.late, entries: SyncArrivalsTests.entries(501...1_000))
+            let (arrivals, events, late) = (two.arrivals, two.events, two.late)
+            two.waiting = Task { await arrivals.turn(late); await events.add("late accepted") }
+            return two
+        }
+
+        /// The early packet leaves (accepted or refused); then the late one must get its turn.
+        func earlyLeaves(saying event: String) async {
+            await events.add(event)
+            await arrivals.leave(early)
+            await waiting?.value
+            await arrivals.leave(late)
+        }
+    }
+
     @Test func aPacketWithLaterEntriesWaitsUntilTheEarlierOneLeaves() async throws {
         let arrivals = SyncArrivals(longestWait: .seconds(60))
         let early = await arrivals.arrive(channel: "c", site: "s")
@@ -45,38 +72,23 @@ struct SyncArrivalsTests {
     }
 
     @Test func anEarlierArrivalStillBeingOpenedHoldsALaterOne() async throws {
-        let arrivals = SyncArrivals(longestWait: .seconds(60))
-        let early = await arrivals.arrive(channel: "c", site: "s")
-        let late = await arrivals.arrive(channel: "c", site: "s")
-        await arrivals.opened(late, entries: Self.entries(501...1_000))
-        let events = Events()
-        let waiting = Task { await arrivals.turn(late); await events.add("late accepted") }
+        let two = await TwoArrivals.lateWaiting()
         try await Task.sleep(for: .milliseconds(100))
         // The earlier one opens with the lower entries: it goes first, the later one still waits.
-        await events.add("early opened")
-        await arrivals.opened(early, entries: Self.entries(1...500))
-        await arrivals.turn(early)
+        await two.events.add("early opened")
+        await two.arrivals.opened(two.early, entries: Self.entries(1...500))
+        await two.arrivals.turn(two.early)
         try await Task.sleep(for: .milliseconds(100))
-        await events.add("early left")
-        await arrivals.leave(early)
-        await waiting.value
-        await arrivals.leave(late)
-        #expect(await events.items == ["early opened", "early left", "late accepted"])
+        await two.earlyLeaves(saying: "early left")
+        #expect(await two.events.items == ["early opened", "early left", "late accepted"])
+        #expect(await two.arrivals.count == 0)
     }
 
     @Test func anEarlierArrivalThatFailsToOpenReleasesTheLaterOne() async throws {
-        let arrivals = SyncArrivals(longestWait: .seconds(60))
-        let failing = await arrivals.arrive(channel: "c", site: "s")
-        let late = await arrivals.arrive(channel: "c", site: "s")
-        await arrivals.opened(late, entries: Self.entries(501...1_000))
-        let events = Events()
-        let waiting = Task { await arrivals.turn(late); await events.add("late accepted") }
+        let two = await TwoArrivals.lateWaiting()
         try await Task.sleep(for: .milliseconds(100))
-        await events.add("refused")
-        await arrivals.leave(failing)
-        await waiting.value
-        await arrivals.leave(late)
-        #expect(await events.items == ["refused", "late accepted"])
+        await two.earlyLeaves(saying: "refused")
+        #expect(await two.events.items == ["refused", "late accepted"])
     }
 
     @Test func packetsOfAnotherChannelOrSiteDoNotWait() async throws {
