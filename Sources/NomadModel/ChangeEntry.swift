@@ -138,8 +138,9 @@ public struct ChangeEntry: Sendable, Equatable, Hashable, Codable {
 
     public static func computeID(origin: OriginID, seq: UInt64, hlc: HybridTimestamp, entity: String,
                                  key: String, op: ChangeOp, body: String) -> String {
-        Base64URL.encode(Blake2b.hash256(idInput(origin: origin, seq: seq, hlc: hlc, entity: entity,
-                                                  key: key, op: op, body: body)))
+        // An id is public (the hash of public content): the table coder, not the constant-time one.
+        Base64URL.encodePublic(Blake2b.hash256(idInput(origin: origin, seq: seq, hlc: hlc, entity: entity,
+                                                        key: key, op: op, body: body)))
     }
 
     /// The id this entry's content hashes to.
@@ -160,12 +161,19 @@ public struct ChangeEntry: Sendable, Equatable, Hashable, Codable {
         let expected = expectedID
         // Compared as bytes: Swift's `==` on String treats canonically equivalent text as equal
         // (U+212A KELVIN SIGN == "K"), but every store and every clone compares bytes.
-        guard id.utf8.elementsEqual(expected.utf8) else { throw ModelError.entryIDMismatch(id: id, expected: expected) }
+        guard Self.sameBytes(id, expected) else { throw ModelError.entryIDMismatch(id: id, expected: expected) }
     }
 
     /// Whether `id` has the exact form of an entry id: 43 ASCII base64url characters.
     public static func isWellFormedID(_ id: String) -> Bool {
-        id.utf8.count == 43 && id.utf8.allSatisfy(Base64URL.isAlphabet)
+        var id = id
+        return id.withUTF8 { $0.count == 43 && $0.allSatisfy(Base64URL.isAlphabet) }
+    }
+
+    /// Whether two strings are the same bytes (not merely canonically equivalent).
+    static func sameBytes(_ a: String, _ b: String) -> Bool {
+        var (a, b) = (a, b)
+        return a.withUTF8 { x in b.withUTF8 { y in x.elementsEqual(y) } }
     }
 
     static func validateKey(_ key: String) throws {
