@@ -34,11 +34,13 @@ let package = Package(
         .target(name: "NomadCrypto", dependencies: ["CSodium"]),
         // sync_file_range, which Swift's Glibc module does not export (WALCheckpointer's write-back).
         .target(name: "CWriteback"),
+        // sqlite3_config, which is variadic (Store turns SQLite's memory statistics off).
+        .target(name: "CSQLiteOptions", linkerSettings: [.linkedLibrary("sqlite3")]),
         .target(name: "NomadModel", dependencies: ["NomadCrypto"]),
         .target(
             name: "NomadStore",
             dependencies: [
-                "NomadModel", "NomadCrypto", "CWriteback", .product(name: "GRDB", package: "GRDB.swift"),
+                "NomadModel", "NomadCrypto", "CWriteback", "CSQLiteOptions", .product(name: "GRDB", package: "GRDB.swift"),
                 // SQLite's C API, for the WAL hook (WALCheckpointer).
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
@@ -96,7 +98,7 @@ let package = Package(
         ),
         .testTarget(name: "NomadCryptoTests", dependencies: ["NomadCrypto"]),
         .testTarget(name: "NomadModelTests", dependencies: ["NomadModel", "NomadCrypto"]),
-        .testTarget(name: "NomadStoreTests", dependencies: ["NomadStore", "NomadModel", "NomadCrypto", "CWriteback", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "NomadStoreTests", dependencies: ["NomadStore", "NomadModel", "NomadCrypto", "CWriteback", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift")]),
         .testTarget(name: "NomadEngineTests", dependencies: ["NomadEngine", "NomadStore", "NomadModel", "NomadCrypto"]),
         .testTarget(name: "NomadTransportTests", dependencies: ["NomadTransport", "NomadModel", "NomadCrypto"]),
         .testTarget(

@@ -1,5 +1,6 @@
 import Foundation
 import GRDBSQLite
+import NomadStore
 
 /// SQLite through its C API and nothing else: the raw reference `nomadsync bench` compares the
 /// store with. Statements are prepared once and reused, as a C program would.
@@ -13,6 +14,7 @@ final class RawSQLite {
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
     init(path: String) throws {
+        _ = Store.sqliteOptionsSet  // the reference runs with the options the store sets
         guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, nil) == SQLITE_OK else {
             throw Failure(description: "cannot open \(path): \(db.map { String(cString: sqlite3_errmsg($0)) } ?? "")")
         }

@@ -22,6 +22,7 @@ import Testing
     func directoryBeforeV19() throws -> (dir: String, entries: [ChangeEntry]) {
         let dir = NSTemporaryDirectory() + "nomadsync-v19-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        _ = Store.sqliteOptionsSet  // before SQLite's first connection in this process, as `Store` does
         var config = Configuration()
         config.foreignKeysEnabled = true
         let queue = try DatabaseQueue(path: dir + "/" + Store.databaseName, configuration: config)

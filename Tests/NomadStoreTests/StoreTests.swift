@@ -3,6 +3,7 @@ import NomadCrypto
 import Testing
 @testable import NomadStore
 import GRDB
+import GRDBSQLite
 
 @Suite struct StoreTests {
     func tempDir() -> String { NSTemporaryDirectory() + "nomadsync-store-\(UUID().uuidString)" }
@@ -26,6 +27,16 @@ import GRDB
         #expect(throws: StoreError.notInitialised("/nonexistent/nomadsync")) {
             try Store.open(directory: "/nonexistent/nomadsync", random: SystemRandom())
         }
+    }
+
+    @Test func sqliteKeepsNoMemoryStatisticsOnceAStoreIsOpen() throws {
+        let dir = tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try Store.open(directory: dir, create: true, random: SystemRandom())
+        _ = try store.read { tx in try tx.site() }
+        #expect(Store.sqliteOptionsSet)
+        // With the statistics on, every connection's allocations are counted here.
+        #expect(sqlite3_memory_used() == 0)
     }
 
     @Test func sealedSecretsOpenOnlyWithTheirHostKey() throws {
