@@ -45,10 +45,12 @@ public struct CodecRegistry: Sendable {
             throw ModelError.tooLarge("message is \(body.count) bytes, the limit is \(limits.maxBodyBytes)")
         }
         // The common case in one pass over the body (a sync packet's is ~270 KB): a whole
-        // `nomadsync` envelope. Whatever does not read as one goes the header's way below, which
-        // gives the same outcome for it, errors included.
+        // `nomadsync` envelope, in the form nomadsync writes it (`Envelope.wireJSON`, nesting two
+        // deep) without Foundation's decoder, in any other form with it. Whatever does not read
+        // as one goes the header's way below, which gives the same outcome for it, errors included.
         if let codec = codecs[NomadsyncCodec.tag] as? NomadsyncCodec,
-           let envelope = try? WireJSON.decode(Envelope.self, from: body, what: "envelope", maxDepth: limits.maxJSONDepth),
+           let envelope = (limits.maxJSONDepth >= 2 ? body.withUnsafeBytes { Envelope.fastWire($0) } : nil)
+               ?? (try? WireJSON.decode(Envelope.self, from: body, what: "envelope", maxDepth: limits.maxJSONDepth)),
            envelope.encoding == NomadsyncCodec.tag {
             return .envelope(try codec.checked(envelope))
         }

@@ -47,18 +47,15 @@ struct WireJSONReader {
     mutating func string() -> String? {
         guard take(UInt8(ascii: "\"")) else { return nil }
         let start = index
-        // Most strings have no escape: take their bytes as they are.
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte == UInt8(ascii: "\"") {
-                let text = String(validating: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-                index += 1
-                return text
-            }
-            if byte == UInt8(ascii: "\\") { break }
-            guard byte >= 0x20 else { return nil }
+        // Most strings have no escape: take their bytes as they are (found a word at a time).
+        index = JSONStringScan.nextSpecial(in: bytes, from: index)
+        guard index < bytes.count else { return nil }
+        if bytes[index] == UInt8(ascii: "\"") {
+            let text = String(validating: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
             index += 1
+            return text
         }
+        guard bytes[index] == UInt8(ascii: "\\") else { return nil }  // a control character
         // With escapes (an entry's body is JSON inside JSON: every quote of it is escaped), the
         // runs between them are copied whole rather than byte by byte.
         var unescaped: [UInt8] = []
@@ -71,11 +68,7 @@ struct WireJSONReader {
                 index += 1
                 return String(validating: unescaped, as: UTF8.self)
             }
-            if byte != UInt8(ascii: "\\") {
-                guard byte >= 0x20 else { return nil }
-                index += 1
-                continue
-            }
+            guard byte == UInt8(ascii: "\\") else { return nil }  // a control character
             unescaped.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<index]))
             index += 1
             guard index < bytes.count else { return nil }
@@ -97,6 +90,7 @@ struct WireJSONReader {
                 return nil
             }
             run = index
+            index = JSONStringScan.nextSpecial(in: bytes, from: index)
         }
         return nil
     }
@@ -167,6 +161,35 @@ struct WireJSONReader {
         return (channel, digest, batch, from, keys)
     }
 
+    /// `{"alg":…,"data":…,"encrypted":…,"iv":…,"key":…}`; nil for anything else.
+    mutating func sealedPayload() -> SealedPayload? {
+        guard take(#"{"alg":"#), let alg = string(), take(#","data":"#), let data = string() else { return nil }
+        let encrypted: Bool
+        if take(#","encrypted":true"#) { encrypted = true } else if take(#","encrypted":false"#) { encrypted = false } else { return nil }
+        guard take(#","iv":"#), let iv = string(), take(#","key":"#), let key = string(), take(UInt8(ascii: "}")) else { return nil }
+        return SealedPayload(encrypted: encrypted, alg: alg, key: key, iv: iv, data: data)
+    }
+
+    /// `{"data":…,"encoding":…,"recipients":[…],"sender":…,"site_id":…,"type":…,"version":…}`,
+    /// identifiers validated as the decoder validates them; nil for anything else.
+    mutating func envelope() -> Envelope? {
+        guard take(#"{"data":"#), let data = sealedPayload(), take(#","encoding":"#), let encoding = string(),
+              take(#","recipients":["#) else { return nil }
+        var recipients: [PortableID] = []
+        if !take(UInt8(ascii: "]")) {
+            repeat {
+                guard let text = string(), let recipient = try? PortableID(validating: text) else { return nil }
+                recipients.append(recipient)
+            } while take(UInt8(ascii: ","))
+            guard take(UInt8(ascii: "]")) else { return nil }
+        }
+        guard take(#","sender":"#), let senderText = string(), let sender = try? PortableID(validating: senderText),
+              take(#","site_id":"#), let siteText = string(), let siteID = try? SiteID(validating: siteText),
+              take(#","type":"#), let typeText = string(), let type = MessageType(rawValue: typeText),
+              take(#","version":"#), let version = string(), take(UInt8(ascii: "}")) else { return nil }
+        return Envelope(type: type, encoding: encoding, sender: sender, siteID: siteID, version: version, recipients: recipients, data: data)
+    }
+
     static func hexValue(_ byte: UInt8) -> UInt8? {
         switch byte {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
@@ -193,6 +216,17 @@ extension ChangeEntry {
     public static func decodeWire(_ text: String, what: String, maxDepth: Int = WireLimits.standard.maxJSONDepth) throws -> ChangeEntry {
         if maxDepth >= 1, let entry = fastWire(text.utf8) { return entry }
         return try WireJSON.decode(ChangeEntry.self, from: text, what: what, maxDepth: maxDepth)
+    }
+}
+
+extension Envelope {
+    /// An envelope `WireJSONWriter` wrote (`Envelope.wireJSON`), read without Foundation: the
+    /// body of every sync packet, most of it one long base64 string. Nil for any other text
+    /// (`CodecRegistry.decode` then reads it with the decoder).
+    public static func fastWire(_ bytes: UnsafeRawBufferPointer) -> Envelope? {
+        var reader = WireJSONReader(bytes.assumingMemoryBound(to: UInt8.self))
+        guard let envelope = reader.envelope(), reader.atEnd else { return nil }
+        return envelope
     }
 }
 

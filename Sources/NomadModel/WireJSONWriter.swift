@@ -34,11 +34,13 @@ public struct WireJSONWriter: Sendable {
         var text = text
         text.withUTF8 { utf8 in
             var start = 0
-            for index in 0..<utf8.count {
+            // Runs without anything to escape are found a word at a time and copied whole.
+            var index = JSONStringScan.nextSpecial(in: utf8, from: 0)
+            while index < utf8.count {
                 let byte = utf8[index]
-                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
                 bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[start..<index]))
                 start = index + 1
+                index = JSONStringScan.nextSpecial(in: utf8, from: start)
                 bytes.append(UInt8(ascii: "\\"))
                 switch byte {
                 case UInt8(ascii: "\""), UInt8(ascii: "\\"): bytes.append(byte)

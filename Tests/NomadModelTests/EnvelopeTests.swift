@@ -49,6 +49,13 @@ import Testing
             #"{"encrypted":true,"alg":"aes256ctr","key":"k","iv":"i","data":"d"}"#,
             #"{"type":"sync","encoding":"nomadsync"}"#,
             String(valid.dropLast()),
+            // The writer's form, but not quite: each leaves the fast path for the decoder.
+            valid.replacingOccurrences(of: #""recipients":["#, with: #""recipients":[],"x":["#),
+            valid.replacingOccurrences(of: #""data":{"alg":"#, with: #""data": {"alg":"#),
+            valid.replacingOccurrences(of: #""data":{"alg":"xchacha20poly1305","data":""#, with: #""data":{"alg":"xchacha20poly1305","data":"A"#),
+            valid.replacingOccurrences(of: #""encrypted":true"#, with: #""encrypted":1"#),
+            valid.replacingOccurrences(of: #""sender":""#, with: #""sender":"x"#),
+            valid.replacingOccurrences(of: #""site_id":""#, with: #""site_id":"!"#),
         ]
         let registry = CodecRegistry.standard
         for body in bodies {
@@ -60,6 +67,20 @@ import Testing
             case (.failure(let a), .failure(let b)): #expect("\(a)" == "\(b)", "\(body.prefix(80))")
             default: Issue.record("one pass \(onePass), by header \(byHeader) for \(body.prefix(80))")
             }
+        }
+    }
+
+    /// Compared as the bytes each writes again, and as values.
+    @Test(arguments: Array(WireJSONWriterTests.hostile.enumerated()))
+    func anEnvelopeTheWriterWroteIsReadAsTheDecoderReadsIt(index: Int, text: String) throws {
+        let payload = SealedPayload(encrypted: index % 2 == 0, alg: text, key: text + "k", iv: "iv" + text,
+                                    data: Base64URL.encode(SeededRandom(seed: 7).bytes(index * 40)))
+        for recipients in [[], [sender], [sender, sender]] {
+            let written = Envelope(type: MessageType.allCases[index % MessageType.allCases.count], encoding: text, sender: sender,
+                                   siteID: siteA, version: text, recipients: recipients, data: payload).wireJSON
+            let fast = try #require(written.withUnsafeBytes { Envelope.fastWire($0) }, "\(text.debugDescription)")
+            let decoded = try WireJSON.decode(Envelope.self, from: Data(written), what: "envelope")
+            #expect(fast == decoded && fast.wireJSON == decoded.wireJSON && fast.wireJSON == written, "\(text.debugDescription)")
         }
     }
 
