@@ -47,6 +47,12 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .dateHeader:
             if let milliseconds = HTTPDate.parse(text) { _ = HTTPDate.parse(HTTPDate.format(milliseconds: milliseconds)) }
         case .envelope:
+            // The fast reader reads only what the decoder reads the same (WireJSONReader).
+            if let fast = bytes.withUnsafeBytes({ Envelope.fastWire($0) }) {
+                let decoded = try? WireJSON.decode(Envelope.self, from: data, what: "envelope")
+                precondition(decoded.map { fast == $0 && fast.wireJSON == $0.wireJSON } == true,
+                             "the fast reader and the decoder disagree on an envelope")
+            }
             guard case .envelope(let envelope)? = try? CodecRegistry.standard.decode(data, limits: Self.limits) else { return }
             _ = try? envelope.data.open(with: Self.sealKeys, additionalData: envelope.binding(recipientSiteID: envelope.siteID))
         case .sealedPayload:
