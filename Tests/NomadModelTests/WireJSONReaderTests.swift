@@ -88,6 +88,23 @@ import Testing
         #expect(throws: ModelError.self) { try ChangeEntry.decodeWire(line, what: "entry") }
     }
 
+    /// ASCII takes a shortcut; anything else is validated as before: the same answer either way.
+    @Test func textIsReadAsValidatingReadsIt() {
+        let insertions: [[UInt8]] = [[0xC3, 0xA9], [0xE2, 0x80, 0xA8], [0xF0, 0x9F, 0x98, 0x80], [0xC3], [0xC3, 0x28], [0xFF],
+                                     [0xC0, 0x80], [0xED, 0xA0, 0x80], [0x80], [0x7F], []]
+        for insertion in insertions {
+            for length in 0...20 {
+                for position in 0...length {
+                    var bytes = Array("abcdefghijklmnopqrstu".utf8.prefix(length))
+                    bytes.insert(contentsOf: insertion, at: position)
+                    let expected = String(validating: bytes, as: UTF8.self)
+                    let actual = bytes.withUnsafeBufferPointer { WireJSONReader.text($0) }
+                    #expect(actual == expected && actual.map { Array($0.utf8) == bytes } ?? true, "\(bytes)")
+                }
+            }
+        }
+    }
+
     @Test func invalidUTF8InAStringIsNotRead() throws {
         var bytes = Array(#"{"body":"{}","entity":"item","hlc":"0193a1b2c3d40000","id":"x","key":"#.utf8)
         bytes += [UInt8(ascii: "\""), 0xC3, 0x28, UInt8(ascii: "\"")]
