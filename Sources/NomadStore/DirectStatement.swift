@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import GRDBSQLite
 
@@ -60,6 +61,33 @@ struct DirectStatement {
         case SQLITE_ROW: return try read(self)
         case SQLITE_DONE: return nil
         case let code: try check(code); return nil
+        }
+    }
+
+    /// Binds with `bind`, steps through every row and reads each with `read`, in order.
+    func all<T>(_ bind: (DirectStatement) throws -> Void, _ read: (DirectStatement) throws -> T) throws -> [T] {
+        defer { sqlite3_reset(handle) }
+        try bind(self)
+        var out: [T] = []
+        while true {
+            switch sqlite3_step(handle) {
+            case SQLITE_ROW: out.append(try read(self))
+            case SQLITE_DONE: return out
+            case let code: try check(code); return out
+            }
+        }
+    }
+
+    /// Whether column `index` of the current row is text with exactly the UTF-8 bytes of
+    /// `value` (no String is made of the column).
+    func text(_ index: Int32, equals value: String) -> Bool {
+        guard sqlite3_column_type(handle, index) == SQLITE_TEXT, let bytes = sqlite3_column_text(handle, index) else { return false }
+        let count = Int(sqlite3_column_bytes(handle, index))
+        var value = value
+        return value.withUTF8 { utf8 in
+            guard utf8.count == count else { return false }
+            guard let base = utf8.baseAddress, count > 0 else { return true }
+            return memcmp(bytes, base, count) == 0
         }
     }
 

@@ -71,14 +71,15 @@ extension StoreTransaction {
         runs += try Row.fetchAll(try db.cachedStatement(sql: """
             SELECT first, last FROM outbox_run WHERE channel = ? AND site_id = ? AND first > ? ORDER BY first LIMIT ?
             """), arguments: [channel, siteID.text, after, limit]).map { try OutboxRun(row: $0) }
-        let read = try db.cachedStatement(sql: """
+        let read = try DirectStatement(db, sql: """
             SELECT position, \(Self.entryColumns) FROM entry WHERE position BETWEEN ? AND ? AND channel = ? ORDER BY position LIMIT ?
             """)
         var out: [QueuedEntry] = []
         for run in runs where out.count < limit {
-            out += try rows(read, [max(run.first, after.addingReportingOverflow(1).partialValue), run.last, channel, limit - out.count]) {
-                QueuedEntry(position: try $0.decode(Int64.self, atIndex: 0), entry: try entry(from: $0, at: 1))
-            }
+            out += try read.all({ s in
+                try s.bind(1, max(run.first, after.addingReportingOverflow(1).partialValue)); try s.bind(2, run.last)
+                try s.bind(3, channel); try s.bind(4, Int64(limit - out.count))
+            }, { QueuedEntry(position: try $0.int64(0), entry: try entry(from: $0, at: 1)) })
         }
         return out
     }

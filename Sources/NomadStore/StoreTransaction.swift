@@ -142,6 +142,25 @@ public struct StoreTransaction {
                            op: op, body: try row.decode(String.self, atIndex: first + 7))
     }
 
+    /// The entry in the current row of `s`, whose columns from index `first` on are
+    /// `entryColumns` in that order: `entry(from:at:)` through SQLite's C API, for the reads
+    /// that page through the log (a sending site's packets, pulled pages, `log show`, export),
+    /// where GRDB's row and column objects were most of the cost of reading an entry. An
+    /// origin equal to the last one read is compared as bytes, not made into a String again.
+    func entry(from s: DirectStatement, at first: Int32 = 0) throws -> ChangeEntry {
+        let opText = try s.text(first + 6)
+        guard let op = ChangeOp(rawValue: opText) else { throw StoreError.database("bad op \(opText.prefix(40)) in stored entry") }
+        let origin: OriginID
+        if let last = notes.lastOrigin, s.text(first + 1, equals: last.text) {
+            origin = last
+        } else {
+            origin = try self.origin(stored: try s.text(first + 1))
+        }
+        return ChangeEntry(id: try s.text(first), origin: origin, seq: UInt64(clamping: try s.int64(first + 2)),
+                           hlc: HybridTimestamp(rawValue: UInt64(bitPattern: try s.int64(first + 3))),
+                           entity: try s.text(first + 4), key: try s.text(first + 5), op: op, body: try s.text(first + 7))
+    }
+
     /// Reads every row of `statement` as a value, one row at a time (no copies of the rows).
     func rows<T>(_ statement: Statement, _ arguments: StatementArguments, _ read: (Row) throws -> T) throws -> [T] {
         var out: [T] = []
@@ -219,14 +238,20 @@ public struct StoreTransaction {
             sql += " ORDER BY position"
         }
         if let limit { sql += " LIMIT \(limit)" }
-        return try Row.fetchAll(db, sql: sql, arguments: args).map { try entry(from: $0) }
+        guard let origin else { return try Row.fetchAll(db, sql: sql, arguments: args).map { try entry(from: $0) } }
+        // An origin's page (a pull, catch-up's pages): through the C API.
+        return try DirectStatement(db, sql: sql).all({ s in
+            try s.bind(1, channel); try s.bind(2, origin.text); try s.bind(3, Self.sqlSeq(seq))
+        }, { try entry(from: $0) })
     }
 
     /// A page of the log in arrival order: the entries after log position `afterPosition`.
     public func entries(channel: Int64, afterPosition: Int64, limit: Int) throws -> [(position: Int64, entry: ChangeEntry)] {
-        try rows(try db.cachedStatement(sql: """
+        try DirectStatement(db, sql: """
             SELECT position, \(Self.entryColumns) FROM entry WHERE channel = ? AND position > ? ORDER BY position LIMIT ?
-            """), [channel, afterPosition, limit]) { (position: try $0.decode(Int64.self, atIndex: 0), entry: try entry(from: $0, at: 1)) }
+            """).all({ s in
+                try s.bind(1, channel); try s.bind(2, afterPosition); try s.bind(3, Int64(limit))
+            }, { (position: try $0.int64(0), entry: try entry(from: $0, at: 1)) })
     }
 
     public func entryCount(channel: Int64) throws -> Int {
