@@ -3,6 +3,7 @@ import NomadCrypto
 import NomadEngine
 import NomadHTTPClient
 import NomadTransport
+import Synchronization
 
 /// Three real `nomadsync serve` processes on loopback that clone the same channels, for the
 /// bench rows that need the whole node: propagation and heartbeats.
@@ -124,20 +125,33 @@ struct LoopbackCluster {
     }
 
     static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw BenchError("no socket") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        for _ in 0..<portRange.count {
+            let port = nextPort.withLock { next -> Int in
+                next = (next + 1) % portRange.count
+                return portRange.lowerBound + next
+            }
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { throw BenchError("no socket") }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+            }
+            close(fd)
+            if bound { return port }
         }
-        guard bound else { throw BenchError("no free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
+        throw BenchError("no free port in \(portRange.lowerBound)-\(portRange.upperBound - 1)")
     }
+
+    /// Ports for the bench's nodes, probed in turn from a random start: below the kernel's
+    /// ephemeral range (32768-60999), where a port found free with bind(0) can be given to any
+    /// outgoing connection (a node's own, to a site still down; the bench's) before the node
+    /// binds it, and the node does not start. The test suite's nodes, which run beside the
+    /// bench's tests, draw from 10000-32767.
+    static let portRange = 4_000..<10_000
+    private static let nextPort = Mutex(Int.random(in: 0..<portRange.count))
 }
 
 /// Heartbeat requests between three idle sites sharing 1 and then K channels: per site pair they

@@ -32,4 +32,12 @@ struct BenchTests {
         #expect(try JSONDecoder().decode(BenchReport.self, from: data) == report)
         #expect(String(decoding: data, as: UTF8.self).contains(#""ratio":0.5"#))
     }
+
+    /// A port found free with bind(0) is in the kernel's ephemeral range, where an outgoing
+    /// connection can take it before the node binds it.
+    @Test func nodePortsAreDistinctAndBelowTheEphemeralRange() throws {
+        let ports = try (0..<50).map { _ in try LoopbackCluster.freePort() }
+        #expect(ports.allSatisfy { $0 >= 1_024 && $0 < 32_768 })
+        #expect(Set(ports).count == ports.count)
+    }
 }
