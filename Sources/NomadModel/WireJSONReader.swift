@@ -100,21 +100,7 @@ struct WireJSONReader {
     /// bytes here, -O); it is taken only for text with bytes from 0x80 up. ASCII, checked a
     /// word at a time, is always valid and decodes as it is (10–41 ns).
     static func text(_ utf8: UnsafeBufferPointer<UInt8>) -> String? {
-        var index = 0
-        var bits: UInt64 = 0
-        if let base = utf8.baseAddress {
-            let raw = UnsafeRawPointer(base)
-            while utf8.count - index >= 8 {
-                bits |= raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-                index += 8
-            }
-        }
-        while index < utf8.count {
-            bits |= UInt64(utf8[index])
-            index += 1
-        }
-        if bits & 0x8080_8080_8080_8080 == 0 { return String(decoding: utf8, as: UTF8.self) }
-        return String(validating: utf8, as: UTF8.self)
+        JSONStringScan.isASCII(utf8) ? String(decoding: utf8, as: UTF8.self) : String(validating: utf8, as: UTF8.self)
     }
 
     /// An unsigned decimal integer without leading zeros that fits in 64 bits; nil otherwise.
